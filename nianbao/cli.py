@@ -1,0 +1,195 @@
+"""The ``nianbao`` command line. Each subcommand is a thin shell over one stage's module."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from nianbao.settings import Settings, load_settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (archive, catalog, index). [./data]")
+@click.option("--config", "config_file", type=click.Path(exists=True, path_type=Path), help="TOML settings file.")
+@click.version_option(package_name="nianbao")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, config_file: Path | None) -> None:
+    """nianbao (年报): crawl, archive, parse and search government information-disclosure annual reports."""
+    try:
+        ctx.obj = load_settings(config_file=config_file, data_dir=data_dir)
+    except (ValueError, OSError) as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@main.command("demo-site")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8001, show_default=True, type=int)
+def demo_site(host: str, port: int) -> None:
+    """Serve the bundled offline demo government website."""
+    from demo.site import serve
+
+    click.echo(f"demo government site on http://{host}:{port}/ (Ctrl-C to stop)")
+    serve(host, port)
+
+
+@main.command()
+@click.argument("url", required=False)
+@click.option("--source", "source_id", help="Crawl one source of the sources file now.")
+@click.option("--region", help="Region of an ad-hoc URL, e.g. 河南省/平顶山市/鲁山县.")
+@click.option("--no-index", is_flag=True, help="Archive only; do not parse and index new captures.")
+@click.pass_context
+def crawl(ctx: click.Context, url: str | None, source_id: str | None, region: str | None, no_index: bool) -> None:
+    """Crawl every source (or one with --source, or an ad-hoc URL), archive to WARC, index what is new."""
+    from crawler.run import crawl as run_crawl
+
+    settings = _settings(ctx)
+    summary = run_crawl(settings, source_id=source_id, url=url, region=region, progress=True)
+    click.echo(summary.describe())
+    if not no_index:
+        _index(settings, rebuild=False)
+
+
+def _index(settings: Settings, *, rebuild: bool) -> None:
+    from indexer.pipeline import index_archive
+
+    stats = index_archive(settings, rebuild=rebuild, progress=True)
+    click.echo(stats.describe())
+
+
+@main.command()
+@click.pass_context
+def index(ctx: click.Context) -> None:
+    """Parse and index archived captures not indexed yet."""
+    _index(_settings(ctx), rebuild=False)
+
+
+@main.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the whole search index from the archive (swapped in atomically when done)."""
+    _index(_settings(ctx), rebuild=True)
+
+
+@main.command()
+@click.option("--host", help="Address to listen on. [127.0.0.1]")
+@click.option("--port", type=int, help="Port. [8000]")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the API (/api/v1) and the search page with a production WSGI server."""
+    from service.server import run
+
+    settings = _settings(ctx).replace(**{k: v for k, v in {"host": host, "port": port}.items() if v})
+    run(settings)
+
+
+@main.command()
+@click.argument("q", required=False, default="")
+@click.option("--section", help="Restrict to a section (key or Chinese name) or 'title'.")
+@click.option("--filter", "filters", multiple=True, help="name=value, e.g. county=鲁山县 (repeatable).")
+@click.option("--metric", "metric", multiple=True, help="Condition, e.g. 'applications.new.total >= 10'.")
+@click.option("--size", default=10, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the raw result as JSON.")
+@click.pass_context
+def search(
+    ctx: click.Context,
+    q: str,
+    section: str | None,
+    filters: tuple[str, ...],
+    metric: tuple[str, ...],
+    size: int,
+    as_json: bool,
+) -> None:
+    """Search from the terminal."""
+    import dataclasses
+
+    from store import open_store
+    from store.query import QueryError, build_search
+
+    parsed: dict[str, list[str]] = {}
+    for item in filters:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not name=value", param_hint="--filter")
+        parsed.setdefault(name.strip(), []).append(value.strip())
+    try:
+        query = build_search(q, section=section, filters=parsed, metric=list(metric), size=size)
+        with open_store(_settings(ctx)) as st:
+            result = st.search(query)
+    except QueryError as exc:
+        raise click.UsageError(f"{exc.field}: {exc}") from exc
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{result.total} reports ({result.took_ms:.0f} ms)")
+    for hit in result.hits:
+        click.echo(f"\n{hit.id}  {hit.year}  {hit.title}")
+        for frag in hit.fragments[:3]:
+            click.echo(f"  [{frag.section}] {frag.text.replace('<mark>', '[').replace('</mark>', ']')}")
+    for facet in result.facets:
+        values = ", ".join(f"{v.value} ({v.count})" for v in facet.values[:8])
+        click.echo(f"\n{facet.name}: {values}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, default=True, help="JSON lines (the default).")
+@click.option("--region", help="Known region of the files, e.g. 河南省/平顶山市/鲁山县.")
+def parse(files: tuple[Path, ...], as_json: bool, region: str | None) -> None:
+    """Parse report files to canonical documents, one JSON object per line.
+
+    Exit status is 0 even when a report has warnings; non-zero only when a file cannot be read.
+    """
+    from indexer.parse import parse_file
+
+    unreadable = 0
+    for path in files:
+        try:
+            doc = parse_file(path, region=region)
+        except OSError as exc:
+            click.echo(f"nianbao parse: cannot read {path}: {exc.strerror or exc}", err=True)
+            unreadable += 1
+            continue
+        click.echo(json.dumps(doc.to_dict(), ensure_ascii=False))
+    sys.exit(1 if unreadable else 0)
+
+
+@main.command()
+@click.pass_context
+def schedule(ctx: click.Context) -> None:
+    """Run the crawl scheduler in the foreground (one job per source, on its cron)."""
+    from crawler.scheduler import run_scheduler
+
+    run_scheduler(_settings(ctx))
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """What is archived, indexed and flagged."""
+    from nianbao.status import collect_status
+
+    for key, value in collect_status(_settings(ctx)).items():
+        click.echo(f"{key:24} {value}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--site-port", default=8001, show_default=True, type=int)
+@click.pass_context
+def demo(ctx: click.Context, host: str, port: int, site_port: int) -> None:
+    """The main job, end to end: demo site → crawl → archive → index → serve."""
+    from nianbao.demo_run import run_demo
+
+    run_demo(_settings(ctx).replace(host=host, port=port), site_port=site_port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
