@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks all|search|parse|crawl` (see benchmarks/README.md)."""
