@@ -1,0 +1,604 @@
+"""The catalog: an SQLite index of the WARC archive (which capture of which URL sits where), per-URL state for
+conditional requests and removal detection, crawl runs, failures, and what the indexer has consumed.
+
+Derived from the archive: ``Catalog.rebuild_from_archive`` recreates captures from the WARC files alone.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from crawler.archive import ArchiveError, RecordRef, iter_records, read_record, scan_members, truncate_tail, warc_files
+
+KINDS = ("report", "attachment", "listing", "other")
+RESUME_WITHIN = timedelta(hours=24)  # an interrupted run older than this is not resumed: its pages are due again
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS captures (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    captured_at TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    content_type TEXT NOT NULL DEFAULT '',
+    digest TEXT NOT NULL DEFAULT '',
+    warc_file TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    source_id TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'other',
+    parent_url TEXT,
+    title TEXT NOT NULL DEFAULT '',
+    revisit_of INTEGER REFERENCES captures(id),
+    record_id TEXT NOT NULL UNIQUE,
+    run_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS captures_url ON captures(url, id);
+CREATE INDEX IF NOT EXISTS captures_digest ON captures(digest);
+CREATE INDEX IF NOT EXISTS captures_run ON captures(run_id, url);
+CREATE UNIQUE INDEX IF NOT EXISTS captures_location ON captures(warc_file, offset);
+CREATE TABLE IF NOT EXISTS urls (
+    url TEXT PRIMARY KEY,
+    source_id TEXT NOT NULL DEFAULT '',
+    region TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'other',
+    parent_url TEXT,
+    title TEXT NOT NULL DEFAULT '',
+    etag TEXT,
+    last_modified TEXT,
+    first_seen TEXT,
+    last_seen TEXT,
+    last_status INTEGER,
+    last_error TEXT,
+    removed INTEGER NOT NULL DEFAULT 0,
+    removed_at TEXT,
+    missing_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS urls_source ON urls(source_id, kind);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER,
+    url TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_run ON failures(run_id);
+CREATE TABLE IF NOT EXISTS indexed (
+    digest TEXT PRIMARY KEY,
+    report_id TEXT NOT NULL,
+    indexed_at TEXT NOT NULL
+);
+"""
+
+_CAPTURE_COLS = (
+    "id, url, captured_at, status, content_type, digest, warc_file, offset, length, source_id, region, kind, "
+    "parent_url, title, revisit_of"
+)
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class Capture:
+    id: int
+    url: str
+    captured_at: str  # ISO 8601, UTC
+    status: int
+    content_type: str
+    digest: str  # "sha1:BASE32" payload digest
+    warc_file: str  # file name inside the archive directory
+    offset: int
+    length: int
+    source_id: str
+    region: str  # "省/市/县"
+    kind: str  # report | attachment | listing | other
+    parent_url: str | None
+    title: str  # anchor text of the link that led here (or the page title)
+    revisit_of: int | None  # the full capture whose payload this one repeats
+
+
+@dataclass(frozen=True, slots=True)
+class UrlState:
+    url: str
+    source_id: str
+    region: str
+    kind: str
+    parent_url: str | None
+    title: str
+    etag: str | None
+    last_modified: str | None
+    first_seen: str | None
+    last_seen: str | None
+    last_status: int | None
+    last_error: str | None
+    removed: bool
+    removed_at: str | None
+    missing_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    files_checked: int = 0
+    bytes_truncated: int = 0
+    records_recovered: int = 0  # complete records the catalog had not committed, added back
+
+    def describe(self) -> str:
+        return (
+            f"checked {self.files_checked} WARC file(s); truncated {self.bytes_truncated} torn byte(s); "
+            f"recovered {self.records_recovered} record(s)"
+        )
+
+
+class Catalog:
+    """SQLite (WAL) catalog. Safe to share between threads; writes are serialised by a lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        self._depth = 0
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One commit for a batch of writes (nested calls join the outer transaction)."""
+        with self._lock:
+            if self._depth == 0:
+                self._db.execute("BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if self._depth == 0:
+                self._db.execute("COMMIT")
+
+    def _q(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, tuple(args)).fetchall()
+
+    # -- the API the indexer and the service use ---------------------------------------------------------
+
+    def report_captures(self, *, unindexed_only: bool = False) -> Iterator[Capture]:
+        """The newest full (non-revisit) capture of every report or attachment URL, with status 200."""
+        sql = f"""
+            SELECT {_CAPTURE_COLS} FROM captures c
+            WHERE c.id IN (
+                SELECT MAX(id) FROM captures
+                WHERE revisit_of IS NULL AND status = 200 AND kind IN ('report', 'attachment')
+                GROUP BY url)
+            {"AND NOT EXISTS (SELECT 1 FROM indexed i WHERE i.digest = c.digest)" if unindexed_only else ""}
+            ORDER BY c.id"""
+        for row in self._q(sql):
+            yield _capture(row)
+
+    def read_payload(self, capture: Capture, archive_dir: Path) -> bytes:
+        """The archived entity body, exactly as the server sent it (Content-Encoding undone).
+
+        A revisit is followed to the capture holding the bytes. Raises ArchiveError if the record is unreadable.
+        """
+        seen: set[int] = set()
+        while capture.revisit_of is not None:
+            if capture.id in seen:
+                raise ArchiveError(f"revisit cycle at capture {capture.id}")
+            seen.add(capture.id)
+            original = self.capture(capture.revisit_of)
+            if original is None:
+                raise ArchiveError(f"capture {capture.id} refers to missing capture {capture.revisit_of}")
+            capture = original
+        record = read_record(Path(archive_dir) / capture.warc_file, capture.offset, capture.length)
+        if record.digest and record.digest != capture.digest:
+            raise ArchiveError(f"capture {capture.id}: archived digest {record.digest} != catalog {capture.digest}")
+        return record.payload
+
+    def mark_indexed(self, digest: str, report_id: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO indexed(digest, report_id, indexed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(digest) DO UPDATE SET report_id = excluded.report_id, indexed_at = excluded.indexed_at",
+                (digest, report_id, utcnow()),
+            )
+
+    def is_indexed(self, digest: str) -> bool:
+        return bool(self._q("SELECT 1 FROM indexed WHERE digest = ?", (digest,)))
+
+    def clear_indexed(self) -> None:
+        """Forget what was indexed (for a full reindex)."""
+        with self._lock:
+            self._db.execute("DELETE FROM indexed")
+
+    def captures_of(self, url: str) -> list[Capture]:
+        return [_capture(r) for r in self._q(f"SELECT {_CAPTURE_COLS} FROM captures WHERE url = ? ORDER BY id", (url,))]
+
+    def capture(self, capture_id: int) -> Capture | None:
+        rows = self._q(f"SELECT {_CAPTURE_COLS} FROM captures WHERE id = ?", (capture_id,))
+        return _capture(rows[0]) if rows else None
+
+    def all_captures(self) -> Iterator[Capture]:
+        for row in self._q(f"SELECT {_CAPTURE_COLS} FROM captures ORDER BY id"):
+            yield _capture(row)
+
+    def url_state(self, url: str) -> UrlState | None:
+        rows = self._q("SELECT * FROM urls WHERE url = ?", (url,))
+        return _url_state(rows[0]) if rows else None
+
+    def removed_urls(self) -> list[UrlState]:
+        return [_url_state(r) for r in self._q("SELECT * FROM urls WHERE removed = 1 ORDER BY url")]
+
+    def stats(self) -> dict[str, int]:
+        one = self._q(
+            """SELECT
+                (SELECT COUNT(*) FROM captures) AS captures,
+                (SELECT COUNT(*) FROM captures WHERE revisit_of IS NOT NULL) AS revisits,
+                (SELECT COUNT(*) FROM urls) AS urls,
+                (SELECT COUNT(*) FROM urls WHERE kind = 'report') AS report_urls,
+                (SELECT COUNT(*) FROM urls WHERE kind = 'attachment') AS attachment_urls,
+                (SELECT COUNT(*) FROM urls WHERE removed = 1) AS removed,
+                (SELECT COUNT(*) FROM indexed) AS indexed_digests,
+                (SELECT COUNT(DISTINCT warc_file) FROM captures) AS warc_files,
+                (SELECT COUNT(*) FROM runs) AS crawl_runs,
+                (SELECT COUNT(*) FROM failures WHERE run_id = (SELECT MAX(id) FROM runs)) AS last_run_failures"""
+        )[0]
+        return {k: int(one[k]) for k in one.keys()}  # noqa: SIM118 - sqlite3.Row has keys(), not iteration by key
+
+    # -- what the crawler writes -------------------------------------------------------------------------
+
+    def latest_full_capture(self, url: str) -> Capture | None:
+        rows = self._q(
+            f"SELECT {_CAPTURE_COLS} FROM captures WHERE url = ? AND revisit_of IS NULL ORDER BY id DESC LIMIT 1",
+            (url,),
+        )
+        return _capture(rows[0]) if rows else None
+
+    def run_capture(self, run_id: int, url: str) -> Capture | None:
+        """The capture of ``url`` made in crawl run ``run_id`` (for resuming an interrupted run)."""
+        rows = self._q(
+            f"SELECT {_CAPTURE_COLS} FROM captures WHERE run_id = ? AND url = ? ORDER BY id DESC LIMIT 1",
+            (run_id, url),
+        )
+        return _capture(rows[0]) if rows else None
+
+    def record_id_of(self, capture_id: int) -> str | None:
+        rows = self._q("SELECT record_id FROM captures WHERE id = ?", (capture_id,))
+        return rows[0]["record_id"] if rows else None
+
+    def add_capture(
+        self,
+        ref: RecordRef,
+        *,
+        url: str,
+        status: int,
+        content_type: str,
+        source_id: str,
+        region: str,
+        kind: str,
+        parent_url: str | None,
+        title: str,
+        revisit_of: int | None,
+        run_id: int | None,
+        captured_at: str | None = None,
+    ) -> Capture:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO captures(url, captured_at, status, content_type, digest, warc_file, offset, length, "
+                "source_id, region, kind, parent_url, title, revisit_of, record_id, run_id) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    url,
+                    captured_at or _iso(ref.date),
+                    status,
+                    content_type,
+                    ref.digest,
+                    ref.warc_file,
+                    ref.offset,
+                    ref.length,
+                    source_id,
+                    region,
+                    kind,
+                    parent_url,
+                    title,
+                    revisit_of,
+                    ref.record_id,
+                    run_id,
+                ),
+            )
+            capture_id = cur.lastrowid
+        captured = self.capture(int(capture_id or 0))
+        assert captured is not None
+        return captured
+
+    def update_url(
+        self,
+        url: str,
+        *,
+        source_id: str,
+        region: str,
+        kind: str,
+        parent_url: str | None,
+        title: str,
+        status: int | None,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        seen: bool = False,
+        gone: bool = False,
+        when: str | None = None,
+    ) -> None:
+        """Fold one fetch outcome into the URL's state. ``seen``: it answered 200/304; ``gone``: 404/410."""
+        now = when or utcnow()
+        with self._lock:
+            self._db.execute(
+                """INSERT INTO urls(url, source_id, region, kind, parent_url, title, first_seen)
+                   VALUES (?,?,?,?,?,?,?) ON CONFLICT(url) DO NOTHING""",
+                (url, source_id, region, kind, parent_url, title, now if seen else None),
+            )
+            sets = ["source_id = ?", "region = ?", "last_status = ?", "last_error = ?"]
+            args: list[Any] = [source_id, region, status, error]
+            if kind != "other":  # never downgrade a known report to "other" because of one odd response
+                sets.append(
+                    "kind = CASE WHEN kind IN ('report', 'attachment') AND ? IN ('listing', 'other') "
+                    "THEN kind ELSE ? END"
+                )
+                args += [kind, kind]
+            if parent_url:
+                sets.append("parent_url = ?")
+                args.append(parent_url)
+            if title:
+                sets.append("title = ?")
+                args.append(title)
+            if seen:
+                sets += ["etag = ?", "last_modified = ?", "last_seen = ?", "first_seen = COALESCE(first_seen, ?)"]
+                sets += ["removed = 0", "removed_at = NULL", "missing_count = 0"]
+                args += [etag, last_modified, now, now]
+            if gone:  # only reports and attachments are "removed"; a dead nav link is just a 404
+                sets += [
+                    "removed = CASE WHEN kind IN ('report', 'attachment') THEN 1 ELSE removed END",
+                    "removed_at = CASE WHEN kind IN ('report', 'attachment') THEN COALESCE(removed_at, ?) "
+                    "ELSE removed_at END",
+                ]
+                args.append(now)
+            self._db.execute(f"UPDATE urls SET {', '.join(sets)} WHERE url = ?", (*args, url))
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """(ETag, Last-Modified) for a conditional request, when a full capture of the URL exists."""
+        rows = self._q("SELECT etag, last_modified FROM urls WHERE url = ?", (url,))
+        return (rows[0]["etag"], rows[0]["last_modified"]) if rows else (None, None)
+
+    def apply_listing_absence(self, source_id: str, listed: set[str], threshold: int) -> list[str]:
+        """After a complete crawl of a source: report URLs no listing linked this time count one more miss;
+        those missing ``threshold`` crawls in a row are marked removed. Returns the newly removed URLs."""
+        now = utcnow()
+        newly: list[str] = []
+        with self.transaction():
+            rows = self._q(
+                "SELECT url, missing_count, removed FROM urls WHERE source_id = ? AND kind = 'report'", (source_id,)
+            )
+            for row in rows:
+                if row["url"] in listed:
+                    self._db.execute("UPDATE urls SET missing_count = 0 WHERE url = ?", (row["url"],))
+                    continue
+                missing = row["missing_count"] + 1
+                remove = missing >= threshold and not row["removed"]
+                self._db.execute(
+                    "UPDATE urls SET missing_count = ?, removed = CASE WHEN ? THEN 1 ELSE removed END, "
+                    "removed_at = CASE WHEN ? THEN ? ELSE removed_at END WHERE url = ?",
+                    (missing, remove, remove, now, row["url"]),
+                )
+                if remove:
+                    newly.append(row["url"])
+        return newly
+
+    def record_failure(self, run_id: int | None, url: str, reason: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO failures(run_id, url, reason, at) VALUES (?,?,?,?)", (run_id, url, reason, utcnow())
+            )
+
+    def failures(self, run_id: int | None = None) -> list[tuple[str, str]]:
+        if run_id is None:
+            rows = self._q("SELECT url, reason FROM failures ORDER BY id")
+        else:
+            rows = self._q("SELECT url, reason FROM failures WHERE run_id = ? ORDER BY id", (run_id,))
+        return [(r["url"], r["reason"]) for r in rows]
+
+    def begin_run(self, scope: str, *, resume_within: timedelta = RESUME_WITHIN) -> tuple[int, bool]:
+        """Resume the unfinished run of ``scope`` if a crawler died in it recently, else start one.
+
+        Returns (run id, resumed). An older unfinished run is closed as abandoned: its pages are due again.
+        """
+        with self.transaction():
+            rows = self._q(
+                "SELECT id, started_at FROM runs WHERE scope = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1",
+                (scope,),
+            )
+            if rows:
+                started = datetime.fromisoformat(rows[0]["started_at"])
+                if datetime.now(UTC) - started < resume_within:
+                    return int(rows[0]["id"]), True
+                self._db.execute(
+                    "UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?",
+                    (utcnow(), '{"abandoned": true}', rows[0]["id"]),
+                )
+            cur = self._db.execute("INSERT INTO runs(scope, started_at) VALUES (?, ?)", (scope, utcnow()))
+            return int(cur.lastrowid or 0), False
+
+    def finish_run(self, run_id: int, summary: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE runs SET finished_at = ?, summary = ? WHERE id = ?", (utcnow(), summary, run_id))
+
+    # -- crash recovery --------------------------------------------------------------------------------------
+
+    def recover_archive(self, archive_dir: Path) -> RecoveryReport:
+        """Make catalog and archive agree after a crash.
+
+        Records written (and fsynced) whose catalog rows never committed are added back from their own
+        headers; a torn tail (an incomplete gzip member) is truncated. Call with the archive lock held.
+        """
+        checked = truncated = recovered = 0
+        for path in warc_files(Path(archive_dir)):
+            checked += 1
+            rows = self._q("SELECT MAX(offset + length) AS end FROM captures WHERE warc_file = ?", (path.name,))
+            start = int(rows[0]["end"] or 0)
+            if start >= path.stat().st_size:
+                continue
+            members, good_end = scan_members(path, start)
+            if members:
+                recovered += self._add_records(iter_records(path, start), path.name)
+            truncated += truncate_tail(path, good_end)
+        return RecoveryReport(checked, truncated, recovered)
+
+    @classmethod
+    def rebuild_from_archive(cls, path: Path, archive_dir: Path) -> Catalog:
+        """Recreate the catalog's captures from the WARC files alone (the fallback when the catalog is lost).
+
+        Writes a fresh catalog at ``path`` (an existing file is moved aside as ``*.bak``); URL validators,
+        failures and indexing marks are not in the archive and start empty.
+        """
+        path = Path(path)
+        for suffix in ("", "-wal", "-shm"):
+            old = path.with_name(path.name + suffix)
+            if old.exists():
+                old.replace(old.with_name(old.name + ".bak"))
+        catalog = cls(path)
+        for warc in warc_files(Path(archive_dir)):
+            catalog._add_records(iter_records(warc), warc.name)
+        return catalog
+
+    def _add_records(self, records: Iterable[Any], warc_name: str) -> int:
+        added = 0
+        with self.transaction():
+            for rec in records:
+                if rec.rec_type not in ("response", "revisit"):
+                    continue
+                if self._q("SELECT 1 FROM captures WHERE record_id = ?", (rec.record_id,)):
+                    continue
+                revisit_of = None
+                if rec.rec_type == "revisit":
+                    refers = rec.headers.get("WARC-Refers-To", "")
+                    hit = self._q("SELECT id FROM captures WHERE record_id = ?", (refers,)) if refers else []
+                    if not hit:
+                        hit = self._q(
+                            "SELECT id FROM captures WHERE digest = ? AND revisit_of IS NULL ORDER BY id DESC LIMIT 1",
+                            (rec.digest,),
+                        )
+                    revisit_of = hit[0]["id"] if hit else None
+                    if revisit_of is None:
+                        continue  # a revisit of nothing we hold is useless
+                meta = rec.meta
+                ref = RecordRef(warc_name, rec.offset, rec.length, rec.record_id, rec.digest, rec.date)
+                run_id = meta.get("run-id")
+                kind = meta.get("kind", "other")
+                self.add_capture(
+                    ref,
+                    url=rec.url,
+                    status=rec.status,
+                    content_type=rec.content_type,
+                    source_id=meta.get("source-id", ""),
+                    region=meta.get("region", ""),
+                    kind=kind if kind in KINDS else "other",
+                    parent_url=meta.get("parent-url") or None,
+                    title=meta.get("title", ""),
+                    revisit_of=revisit_of,
+                    run_id=int(run_id) if run_id and run_id.isdigit() else None,
+                )
+                ok = rec.status in (200, 304)
+                self.update_url(
+                    rec.url,
+                    source_id=meta.get("source-id", ""),
+                    region=meta.get("region", ""),
+                    kind=kind if kind in KINDS else "other",
+                    parent_url=meta.get("parent-url") or None,
+                    title=meta.get("title", ""),
+                    status=rec.status,
+                    seen=ok,
+                    gone=rec.status in (404, 410),
+                    when=_iso(rec.date),
+                )
+                added += 1
+        return added
+
+
+def _iso(warc_date: str) -> str:
+    """WARC-Date (…Z, microseconds) → the catalog's ISO form (seconds, +00:00)."""
+    try:
+        moment = datetime.fromisoformat(warc_date.replace("Z", "+00:00"))
+    except ValueError:
+        return utcnow()
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _capture(row: sqlite3.Row) -> Capture:
+    return Capture(
+        id=row["id"],
+        url=row["url"],
+        captured_at=row["captured_at"],
+        status=row["status"],
+        content_type=row["content_type"],
+        digest=row["digest"],
+        warc_file=row["warc_file"],
+        offset=row["offset"],
+        length=row["length"],
+        source_id=row["source_id"],
+        region=row["region"],
+        kind=row["kind"],
+        parent_url=row["parent_url"],
+        title=row["title"],
+        revisit_of=row["revisit_of"],
+    )
+
+
+def _url_state(row: sqlite3.Row) -> UrlState:
+    return UrlState(
+        url=row["url"],
+        source_id=row["source_id"],
+        region=row["region"],
+        kind=row["kind"],
+        parent_url=row["parent_url"],
+        title=row["title"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        last_status=row["last_status"],
+        last_error=row["last_error"],
+        removed=bool(row["removed"]),
+        removed_at=row["removed_at"],
+        missing_count=row["missing_count"],
+    )

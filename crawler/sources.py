@@ -1,0 +1,148 @@
+"""The sources file: which government sites to crawl, where to start, how politely, and when.
+
+A TOML file with one ``[[source]]`` table per site; see ``sources.example.toml`` at the repository top.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_SCHEDULE = "0 3 * * *"  # daily at 03:00, off-peak for government sites
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class SourcesError(ValueError):
+    """The sources file cannot be used; the message names the file, the source and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    name: str
+    start_urls: tuple[str, ...]
+    region: str = ""  # "省/市/县", e.g. "河南省/平顶山市/鲁山县"
+    allowed_hosts: tuple[str, ...] = ()  # empty → the hosts of the start URLs
+    link_patterns: tuple[str, ...] = ()  # regexes; when given, only matching links are followed (besides paging)
+    schedule: str = DEFAULT_SCHEDULE  # crontab: minute hour day month day_of_week
+    delay: float | None = None  # seconds between requests to one host; None → settings.crawl_delay
+    concurrency: int = 1  # simultaneous requests to one host
+    max_depth: int | None = None  # None → settings.crawl_max_depth
+    compiled_patterns: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+
+    def hosts(self) -> frozenset[str]:
+        if self.allowed_hosts:
+            return frozenset(h.lower() for h in self.allowed_hosts)
+        return frozenset((urlsplit(u).hostname or "").lower() for u in self.start_urls)
+
+    def allows(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and (parts.hostname or "").lower() in self.hosts()
+
+
+def adhoc_source(url: str, region: str | None = None) -> Source:
+    """A one-off source for ``nianbao crawl URL``: start at ``url`` and stay on its host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SourcesError(f"not an http(s) URL: {url!r}")
+    return Source(id=f"adhoc:{parts.hostname}", name=parts.hostname, start_urls=(url,), region=region or "")
+
+
+def load_sources(path: Path) -> list[Source]:
+    """Read and validate a sources file; raises SourcesError with a message meant for the user."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SourcesError(f"sources file not found: {path}") from exc
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SourcesError(f"cannot read sources file {path}: {exc}") from exc
+    raw = data.get("source", [])
+    if not isinstance(raw, list):
+        raise SourcesError(f"{path}: 'source' must be an array of tables ([[source]])")
+    sources = [_parse_source(entry, f"{path}: source #{i + 1}") for i, entry in enumerate(raw)]
+    seen: set[str] = set()
+    for src in sources:
+        if src.id in seen:
+            raise SourcesError(f"{path}: duplicate source id {src.id!r}")
+        seen.add(src.id)
+    return sources
+
+
+def _parse_source(entry: Any, where: str) -> Source:
+    if not isinstance(entry, dict):
+        raise SourcesError(f"{where}: must be a table")
+    known = {
+        "id",
+        "name",
+        "region",
+        "start_urls",
+        "allowed_hosts",
+        "link_patterns",
+        "schedule",
+        "delay",
+        "concurrency",
+        "max_depth",
+    }
+    unknown = set(entry) - known
+    if unknown:
+        raise SourcesError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    sid = entry.get("id")
+    if not isinstance(sid, str) or not _ID_RE.match(sid):
+        raise SourcesError(f"{where}: 'id' must be letters, digits, '.', '_' or '-' (got {sid!r})")
+    where = f"{where} ({sid})"
+    starts = entry.get("start_urls")
+    if isinstance(starts, str):
+        starts = [starts]
+    if not starts or not all(isinstance(u, str) for u in starts):
+        raise SourcesError(f"{where}: 'start_urls' must be a non-empty list of URLs")
+    for url in starts:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SourcesError(f"{where}: not an http(s) URL: {url!r}")
+    patterns = tuple(_str_list(entry, "link_patterns", where))
+    try:
+        compiled = tuple(re.compile(p) for p in patterns)
+    except re.error as exc:
+        raise SourcesError(f"{where}: bad link pattern: {exc}") from exc
+    schedule = entry.get("schedule", DEFAULT_SCHEDULE)
+    if not isinstance(schedule, str) or len(schedule.split()) != 5:
+        raise SourcesError(f"{where}: 'schedule' must be a 5-field crontab such as '0 3 * * *' (got {schedule!r})")
+    delay = entry.get("delay")
+    if delay is not None and (not isinstance(delay, int | float) or delay < 0):
+        raise SourcesError(f"{where}: 'delay' must be a non-negative number of seconds")
+    concurrency = entry.get("concurrency", 1)
+    if not isinstance(concurrency, int) or not 1 <= concurrency <= 16:
+        raise SourcesError(f"{where}: 'concurrency' must be an integer from 1 to 16")
+    max_depth = entry.get("max_depth")
+    if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 0):
+        raise SourcesError(f"{where}: 'max_depth' must be a non-negative integer")
+    region = entry.get("region", "")
+    if not isinstance(region, str):
+        raise SourcesError(f"{where}: 'region' must be a string like '河南省/平顶山市/鲁山县'")
+    return Source(
+        id=sid,
+        name=str(entry.get("name") or sid),
+        start_urls=tuple(starts),
+        region=region.strip("/"),
+        allowed_hosts=tuple(h.lower() for h in _str_list(entry, "allowed_hosts", where)),
+        link_patterns=patterns,
+        schedule=schedule,
+        delay=float(delay) if delay is not None else None,
+        concurrency=concurrency,
+        max_depth=max_depth,
+        compiled_patterns=compiled,
+    )
+
+
+def _str_list(entry: dict[str, Any], key: str, where: str) -> list[str]:
+    value = entry.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise SourcesError(f"{where}: '{key}' must be a list of strings")
+    return value

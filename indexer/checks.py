@@ -1,0 +1,129 @@
+"""The report's own accounting identities, evaluated on its metrics.
+
+* balance.<col>:  一 本年新收 + 二 上年结转 = (七) 总计 + 四 结转下年度   (the table's own 勾稽关系 note)
+* columns.<row>:  in every row of table 三, the six applicant columns add up to 总计
+* outcomes.<col>: (七) 总计 = the sum of every outcome item
+* review.<group>: each 总计 of table 四 = its four results
+
+A failed identity is kept with expected and actual values; the report is flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from indexer import catalogue
+from indexer.document import Check
+
+Metrics = dict[str, float | int | None]
+_APPLICANTS = [k for k in catalogue.APPLICANT_COLUMN_KEYS if k != "total"]
+_COLUMN_NAMES = dict(catalogue.APPLICANT_COLUMNS)
+_GROUP_NAMES = dict(catalogue.REVIEW_GROUPS)
+
+
+def _sum(values: Iterable[float | int | None]) -> float | int | None:
+    total: float | int = 0
+    for v in values:
+        if v is None:
+            return None
+        total += v
+    return total
+
+
+def _check(name: str, expected: float | int | None, actual: float | int | None, zh: str, en: str) -> Check:
+    if expected is None or actual is None:
+        return Check(
+            name=name, status="skipped", message=f"无法核对（缺少数据）：{zh} / not checkable, values missing: {en}"
+        )
+    if abs(expected - actual) < 1e-6:
+        return Check(name=name, status="ok", expected=float(expected), actual=float(actual), message=f"{zh} / {en}")
+    return Check(
+        name=name,
+        status="failed",
+        expected=float(expected),
+        actual=float(actual),
+        message=(
+            f"{zh}不成立：应为 {expected:g}，实为 {actual:g} / "
+            f"{en} does not hold: expected {expected:g}, got {actual:g}"
+        ),
+    )
+
+
+def outcome_item_keys(template: str) -> list[str]:
+    """Row keys summed into (七) 总计: every outcome item (2019: 其他处理 is a single row)."""
+    keys = ["outcomes.disclosed", "outcomes.partially_disclosed"]
+    for cat, _label, items in catalogue.OUTCOME_CATEGORIES:
+        if cat == "other" and template == "2019":
+            keys.append("outcomes.other.total")
+        else:
+            keys.extend(f"outcomes.{cat}.{item}" for item, _ in items)
+    return keys
+
+
+def run_checks(metrics: Metrics, template: str) -> list[Check]:
+    checks: list[Check] = []
+    m = metrics.get
+    for col in catalogue.APPLICANT_COLUMN_KEYS:
+        left = _sum([m(f"applications.new.{col}"), m(f"applications.carried_over.{col}")])
+        right = _sum([m(f"outcomes.total.{col}"), m(f"applications.carried_forward.{col}")])
+        name = _COLUMN_NAMES[col]
+        checks.append(
+            _check(
+                f"balance.{col}",
+                left,
+                right,
+                f"{name}：一+二=（七）总计+四",
+                f"{col}: new + carried over = total handled + carried forward",
+            )
+        )
+    items = outcome_item_keys(template)
+    rows = ["applications.new", "applications.carried_over", *items, "outcomes.total", "applications.carried_forward"]
+    for row in rows:
+        parts = _sum(m(f"{row}.{col}") for col in _APPLICANTS)
+        checks.append(
+            _check(
+                f"columns.{row}",
+                m(f"{row}.total"),
+                parts,
+                f"{row} 各申请人之和=总计",
+                f"{row}: applicant columns add up to 总计",
+            )
+        )
+    for col in catalogue.APPLICANT_COLUMN_KEYS:
+        parts = _sum(m(f"{row}.{col}") for row in items)
+        name = _COLUMN_NAMES[col]
+        checks.append(
+            _check(
+                f"outcomes.{col}",
+                m(f"outcomes.total.{col}"),
+                parts,
+                f"{name}：（七）总计=各办理结果之和",
+                f"{col}: outcome items add up to (7) total",
+            )
+        )
+    for group, _label in catalogue.REVIEW_GROUPS:
+        parts = _sum(m(f"{group}.{c}") for c in ("upheld", "corrected", "other", "pending"))
+        checks.append(
+            _check(
+                f"review.{group}",
+                m(f"{group}.total"),
+                parts,
+                f"{_GROUP_NAMES[group]}：总计=四项结果之和",
+                f"{group}: total = sum of four results",
+            )
+        )
+    return checks
+
+
+# The identities without which a report's figures cannot be trusted at all.
+MAIN_CHECKS = ("balance.total", "outcomes.total", "columns.applications.new")
+
+
+def check_status(checks: list[Check]) -> str:
+    """ "failed" if any failed; "ok" if the main identities were checkable; else "incomplete"."""
+    if any(c.status == "failed" for c in checks):
+        return "failed"
+    by_name = {c.name: c for c in checks}
+    if all(name in by_name and by_name[name].status == "ok" for name in MAIN_CHECKS):
+        return "ok"
+    return "incomplete"

@@ -1,0 +1,138 @@
+"""Cell values: turning what a report prints in a table cell into a number, or saying it gives none.
+
+Real cells carry "1,234", full-width "１２", "—", "/", "无", "" and, in flattened text extractions, digit
+runs with no delimiters at all ("3000003"). A placeholder is *not* a zero: the report did not give the number.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+# Placeholders printed where a table gives no number.
+PLACEHOLDERS = frozenset({"", "—", "－", "-", "–", "/", "／", "无", "空", "——", "\\", "×", "n/a", "N/A", "/ "})
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:,\d{3})*|\d*)(?:\.\d+)?$")
+_NOTE = re.compile(r"[（(][^）)]*[）)]")  # "22（其中修订16件）" → 22
+_UNITS = re.compile(r"(?:万元|元|件|项|条|个|次)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """A parsed value cell: ``value`` is None for placeholders; ``numeric`` tells a value cell from a label."""
+
+    value: float | int | None
+    numeric: bool  # a number or a placeholder (it occupies a value column)
+    placeholder: bool = False
+
+
+def normalize(text: str) -> str:
+    """NFKC folds full-width digits and punctuation ("１２" → "12", "，" → ","); also drop zero-width spaces."""
+    return unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\xa0", " ")
+
+
+def to_number(text: str) -> float | int | None:
+    """A number from a cell's text, or None when it is not one (placeholders included)."""
+    cell = parse_cell(text)
+    return cell.value if cell.numeric else None
+
+
+def parse_cell(text: str | None) -> Cell:
+    """Classify a table cell: number, placeholder, or (``numeric=False``) text such as a row label."""
+    if text is None:
+        return Cell(None, True, True)
+    s = normalize(text).strip()
+    if s in PLACEHOLDERS or s.replace(" ", "") in PLACEHOLDERS:
+        return Cell(None, True, True)
+    s = _NOTE.sub("", s).strip()
+    s = _UNITS.sub("", s).strip().replace(" ", "")
+    if not s or not _NUMBER.match(s) or s in {"+", "-", "."}:
+        return Cell(None, False)
+    value = float(s.replace(",", ""))
+    return Cell(int(value) if value.is_integer() and "." not in s else value, True)
+
+
+# -- flattened digit runs -------------------------------------------------------------------------------
+_PART_INT = re.compile(r"^(?:0|[1-9]\d*)$")
+_PART_SIGNED = re.compile(r"^-?(?:0|[1-9]\d*)$")
+_PART_FLOAT = re.compile(r"^(?:0|[1-9]\d*)(?:\.\d+)?$")
+MAX_CANDIDATES = 2000
+MAX_CELL_CHARS = 14  # "4166.214619"; no cell of an annual report is longer
+MAX_STEPS = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """What a column of a flattened run may hold."""
+
+    signed: bool = False
+    decimal: bool = False
+
+    def fits(self, part: str) -> bool:
+        if self.decimal:
+            return bool(_PART_FLOAT.match(part))
+        return bool((_PART_SIGNED if self.signed else _PART_INT).match(part))
+
+
+INT = Column()
+
+
+def _value(part: str) -> float | int:
+    return float(part) if "." in part else int(part)
+
+
+def split_run(
+    run: str,
+    columns: Sequence[Column],
+    accept: Callable[[list[float | int]], bool] | None = None,
+) -> list[list[float | int]]:
+    """Every way to cut a delimiter-less run ("320000032") into ``len(columns)`` numbers.
+
+    Numbers never have leading zeros ("05" is not a cell), so most runs have few readings; ``accept``
+    (an accounting identity) narrows them further. Returns all surviving readings, at most MAX_CANDIDATES.
+    """
+    s = normalize(run).replace(" ", "").replace(",", "")
+    n = len(columns)
+    out: list[list[float | int]] = []
+    if not n or not s or len(s) > n * MAX_CELL_CHARS:
+        return out
+    budget = [MAX_STEPS]  # the search is exponential in the worst case; a run that needs more is ambiguous
+
+    def walk(pos: int, col: int, acc: list[float | int]) -> None:
+        budget[0] -= 1
+        if len(out) >= MAX_CANDIDATES or budget[0] < 0:
+            return
+        if col == n:
+            if pos == len(s) and (accept is None or accept(acc)):
+                out.append(list(acc))
+            return
+        remaining = n - col - 1
+        for end in range(pos + 1, min(len(s) - remaining, pos + MAX_CELL_CHARS) + 1):
+            part = s[pos:end]
+            if columns[col].fits(part):
+                acc.append(_value(part))
+                walk(end, col + 1, acc)
+                acc.pop()
+
+    walk(0, 0, [])
+    return out
+
+
+def tokens(run: str) -> list[str]:
+    """Whitespace-separated tokens of a run, after width folding."""
+    return normalize(run).split()
+
+
+def sums_to_last(values: Sequence[float | int]) -> bool:
+    """The identity of a table-三 row: the six applicant columns add up to the 总计 column."""
+    return abs(sum(values[:-1]) - values[-1]) < 1e-9
+
+
+def groups_sum(size: int) -> Callable[[list[float | int]], bool]:
+    """Identity for consecutive groups of ``size`` cells whose last is the total of the others (table 四)."""
+
+    def check(values: list[float | int]) -> bool:
+        return all(sums_to_last(values[i : i + size]) for i in range(0, len(values), size))
+
+    return check

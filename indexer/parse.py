@@ -1,0 +1,233 @@
+"""Entry points: bytes or a file in, one canonical ``ReportDocument`` out — never an exception.
+
+Stages, each on the output of the one before (``indexer.extract`` → ``sections`` → ``tables`` → ``checks``,
+with ``regions`` and ``agency`` from the title). Any stage that fails leaves a flag and a warning on a
+document that keeps whatever the earlier stages read.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from indexer import agency as agency_mod
+from indexer import regions
+from indexer.checks import check_status, run_checks
+from indexer.document import (
+    PARSER_VERSION,
+    Provenance,
+    Region,
+    ReportDocument,
+    Warning,
+    agency_id,
+    report_id,
+)
+from indexer.extract import Extracted, ExtractError, detect_format, extract
+from indexer.numbers import normalize
+from indexer.sections import find_sections
+from indexer.tables import read_tables
+
+log = logging.getLogger(__name__)
+
+MAX_BYTES = 64 * 1024 * 1024  # larger payloads are not annual reports; refuse rather than exhaust memory
+_FORMAT_OF = {"text": "text", "markdown": "markdown"}
+_YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年(?:度)?")
+_PERIOD = re.compile(
+    r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:起)?\s*(?:至|到|—|-|～|~)\s*"
+    r"(?:((?:19|20)\d{2})\s*年\s*)?(\d{1,2})\s*月\s*(\d{1,2})\s*日"
+)
+_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/年.]\s*(\d{1,2})\s*[-/月.]\s*(\d{1,2})")
+
+
+def parse_file(path: Path, region: Region | str | None = None) -> ReportDocument:
+    """Read ``path`` (OSError if unreadable), detect its format by content and suffix, and parse it."""
+    path = Path(path)
+    data = path.read_bytes()
+    doc = parse_bytes(data, url=str(path), filename=path.name, region=region)
+    doc.provenance.path = str(path)
+    return doc
+
+
+def parse_bytes(
+    data: bytes,
+    *,
+    url: str,
+    content_type: str | None = None,
+    filename: str | None = None,
+    region: Region | str | None = None,
+    source_id: str = "",
+    digest: str = "",
+    captured_at: str | None = None,
+    title_hint: str | None = None,
+) -> ReportDocument:
+    """Never raises: any failure becomes flags ("parse_failed", "unsupported_format", "needs_ocr", ...)
+    and warnings on a document that keeps whatever could be read. region may be "河南省/平顶山市/鲁山县"."""
+    doc = ReportDocument(
+        id=report_id(url),
+        provenance=Provenance(
+            url=url, source_id=source_id, content_type=content_type or "", digest=digest, captured_at=captured_at
+        ),
+        parser_version=PARSER_VERSION,
+    )
+    try:
+        _parse_into(doc, data, content_type, filename, region, title_hint)
+    except Exception as exc:  # the contract: a document with flags, never a traceback
+        log.warning("parse failed for %s: %s: %s", url, type(exc).__name__, exc)
+        log.debug("parse failure detail", exc_info=True)
+        _flag(doc, "parse_failed", f"解析失败 / parse failed: {type(exc).__name__}: {exc}")
+        doc.check_status = "incomplete"
+    _dedupe(doc)
+    return doc
+
+
+def _flag(doc: ReportDocument, flag: str, message: str) -> None:
+    if flag not in doc.flags:
+        doc.flags.append(flag)
+    doc.warnings.append(Warning(flag, message))
+
+
+def _dedupe(doc: ReportDocument) -> None:
+    seen: set[tuple[str, str]] = set()
+    unique: list[Warning] = []
+    for w in doc.warnings:
+        if (w.code, w.message) not in seen:
+            seen.add((w.code, w.message))
+            unique.append(w)
+    doc.warnings = unique
+
+
+def _parse_into(
+    doc: ReportDocument,
+    data: bytes,
+    content_type: str | None,
+    filename: str | None,
+    region: Region | str | None,
+    title_hint: str | None,
+) -> None:
+    if len(data) > MAX_BYTES:
+        _flag(doc, "parse_failed", f"文件过大 / payload too large ({len(data)} bytes)")
+        return
+    if not data.strip():
+        _flag(doc, "parse_failed", "空文件 / empty payload")
+        return
+    fmt = detect_format(data, content_type, filename)
+    doc.source_format = (
+        _FORMAT_OF.get(fmt, fmt)
+        if fmt in ("html", "pdf", "docx", "doc", "wps", "xlsx", "xls", "text", "markdown", "image")
+        else "unknown"
+    )
+    try:
+        extracted = extract(data, fmt, content_type)
+    except ExtractError as exc:
+        _flag(doc, exc.code, str(exc))
+        return
+    for flag in extracted.flags:
+        if flag not in doc.flags:
+            doc.flags.append(flag)
+    doc.warnings.extend(Warning(code, message) for code, message in extracted.warnings)
+    _fill(doc, extracted, region, title_hint)
+
+
+def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None, title_hint: str | None) -> None:
+    text = extracted.text()
+    if not text.strip():
+        if not doc.flags:
+            _flag(doc, "parse_failed", "没有可读文本 / no readable text")
+        return
+    doc.title = find_title(extracted, title_hint)
+    doc.year = report_year(doc.title, text)
+    if doc.year is None:
+        doc.warnings.append(Warning("missing_year", "未能确定报告年度 / reporting year not found"))
+    doc.published = iso_date(extracted.meta.get("published", ""))
+    doc.period_start, doc.period_end = report_period(text)
+    doc.sections = find_sections(text)
+    _fill_agency_region(doc, extracted, region)
+    result = read_tables(extracted.rows())
+    doc.metrics = result.metrics
+    doc.warnings.extend(Warning(code, message) for code, message in result.warnings)
+    if not result.found:
+        if doc.year is not None and doc.year < 2019:
+            doc.template = "pre2019"
+            doc.flags.append("pre2019")
+        else:
+            doc.template = "unknown"
+            doc.warnings.append(Warning("no_tables", "未找到统计表 / the template tables were not found"))
+        # An old or free-form report: drop the per-row noise, keep one warning.
+        doc.warnings = [w for w in doc.warnings if w.code not in ("missing_value", "cell_count")]
+    else:
+        doc.template = (
+            result.template if result.template != "unknown" else ("2021" if (doc.year or 0) >= 2021 else "2019")
+        )
+    doc.checks = run_checks(doc.metrics, doc.template)
+    doc.check_status = check_status(doc.checks)
+    if doc.check_status == "failed":
+        doc.flags.append("checks_failed")
+
+
+def _fill_agency_region(doc: ReportDocument, extracted: Extracted, hint: Region | str | None) -> None:
+    name = agency_mod.name_from_title(doc.title) or extracted.meta.get("publisher", "")
+    if not name:
+        doc.warnings.append(Warning("missing_agency", "未能从标题确定发布机关 / agency name not found in the title"))
+    clue = " ".join(x for x in (name, doc.title, extracted.meta.get("publisher", "")) if x)
+    region, warnings = regions.resolve(clue, hint)
+    if not region.province and not warnings:
+        region, warnings = regions.resolve(extracted.text()[:300], hint)
+    doc.region = region
+    doc.warnings.extend(Warning(code, message) for code, message in warnings)
+    doc.agency = agency_mod.make_agency(name, region)
+    doc.agency.id = agency_id(region, doc.agency.normalized_name) if doc.agency.normalized_name else ""
+
+
+def find_title(extracted: Extracted, hint: str | None = None) -> str:
+    """Metadata title, else the first lines that read like one (joined when broken over lines)."""
+    if extracted.title and "报告" in extracted.title:
+        return _clean(extracted.title)
+    lines = [b for b in extracted.blocks[:12] if isinstance(b, str)]
+    for i, line in enumerate(lines):
+        squeezed = re.sub(r"\s+", "", line)
+        if "年" in line and re.search(r"政府信息公开|政务公开|信息公开", squeezed) and len(line) <= 80:
+            title = line
+            if not re.search(r"报告|年报$", title) and i + 1 < len(lines) and len(lines[i + 1]) <= 20:
+                title += lines[i + 1]
+            return _clean(title)
+    return _clean(hint or extracted.title or "")
+
+
+def _clean(title: str) -> str:
+    title = re.sub(r"^#+\s*", "", normalize(title)).strip()
+    title = re.split(r"\s+(?=根据《)", title)[0]  # flattened text runs the title into the intro
+    return re.sub(r"\s+", " ", title)[:200]
+
+
+def report_year(title: str, text: str) -> int | None:
+    """The reporting year: from the title (not the publication date), else the statistics period."""
+    m = _YEAR_IN_TITLE.search(title)
+    if m:
+        return int(m.group(1))
+    start, _end = report_period(text)
+    if start:
+        return int(start[:4])
+    m = _YEAR_IN_TITLE.search(text[:300])
+    return int(m.group(1)) if m else None
+
+
+def report_period(text: str) -> tuple[str | None, str | None]:
+    m = _PERIOD.search(text[:20000])
+    if not m:
+        return None, None
+    y1, m1, d1, y2, m2, d2 = m.groups()
+    try:
+        return f"{int(y1):04d}-{int(m1):02d}-{int(d1):02d}", f"{int(y2 or y1):04d}-{int(m2):02d}-{int(d2):02d}"
+    except ValueError:
+        return None, None
+
+
+def iso_date(value: str) -> str | None:
+    m = _DATE.search(value or "")
+    if not m:
+        return None
+    y, mo, d = (int(g) for g in m.groups())
+    if not (1 <= mo <= 12 and 1 <= d <= 31):
+        return None
+    return f"{y:04d}-{mo:02d}-{d:02d}"

@@ -1,0 +1,170 @@
+"""Archive → parse → store: the indexing stage of the data line.
+
+The archive (WARC + catalog) is the source of truth. ``index_archive`` parses every report capture not
+indexed yet (the same payload digest is never indexed twice) and writes the canonical documents to the
+configured store; with ``rebuild=True`` it builds a fresh index from the whole archive and swaps it in.
+
+A report page that only wraps attachments (a short page linking a PDF/DOCX) is not a report itself: its
+attachments are indexed instead, titled by the page. A page that carries the report's tables is indexed
+and its attachments (usually the same report again as PDF) are kept in the archive but not indexed twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from indexer.document import ReportDocument
+
+if TYPE_CHECKING:
+    from crawler.catalog import Capture, Catalog
+    from nianbao.settings import Settings
+    from store.base import Store
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+WRAPPER = "wrapper"  # recorded as the "report id" of a wrapper page's digest so it is not parsed again
+
+
+@dataclass
+class IndexRunStats:
+    captures: int = 0
+    indexed: int = 0
+    already_indexed: int = 0
+    wrappers: int = 0
+    duplicates: int = 0  # attachments of pages that carry the report themselves
+    store_failures: int = 0
+    check_failed: int = 0
+    flags: Counter[str] = field(default_factory=Counter)
+    errors: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        lines = [
+            f"indexed {self.indexed} report(s) from {self.captures} capture(s)"
+            f" ({self.already_indexed} already indexed, {self.wrappers} attachment wrapper page(s),"
+            f" {self.duplicates} duplicate attachment(s))",
+        ]
+        if self.check_failed:
+            lines.append(f"  {self.check_failed} report(s) break an accounting identity (check_status=failed)")
+        for flag, n in sorted(self.flags.items()):
+            lines.append(f"  {n} report(s) flagged {flag}")
+        if self.store_failures:
+            lines.append(f"  {self.store_failures} report(s) could not be written to the store:")
+            lines.extend(f"    {e}" for e in self.errors[:20])
+        return "\n".join(lines)
+
+
+def _parse(catalog: Catalog, capture: Capture, settings: Settings, title_hint: str | None) -> ReportDocument:
+    from indexer.parse import parse_bytes
+
+    data = catalog.read_payload(capture, settings.archive_dir)
+    doc = parse_bytes(
+        data,
+        url=capture.url,
+        content_type=capture.content_type,
+        region=capture.region or None,
+        source_id=capture.source_id,
+        digest=capture.digest,
+        captured_at=capture.captured_at,
+        title_hint=title_hint or capture.title or None,
+    )
+    doc.provenance.warc_file = capture.warc_file
+    state = catalog.url_state(capture.url)
+    if state is not None:
+        doc.removed = bool(state.removed)
+        doc.last_seen = state.last_seen
+    return doc
+
+
+def _has_tables(doc: ReportDocument) -> bool:
+    return any(v is not None for v in doc.metrics.values())
+
+
+def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool) -> Iterator[
+    tuple[ReportDocument, Capture]
+]:
+    """Yield (document, capture) for each report capture to index, resolving attachment wrappers."""
+    captures = list(catalog.report_captures())
+    attachments: dict[str, list[Capture]] = {}
+    for cap in captures:
+        if cap.kind == "attachment" and cap.parent_url:
+            attachments.setdefault(cap.parent_url, []).append(cap)
+    page_urls = {c.url for c in captures if c.kind != "attachment"}
+
+    def pending(cap: Capture) -> bool:
+        return not (only_new and catalog.is_indexed(cap.digest))
+
+    for cap in captures:
+        stats.captures += 1
+        if cap.kind == "attachment" and cap.parent_url in page_urls:
+            continue  # handled with its page below
+        if not pending(cap):
+            stats.already_indexed += 1
+            continue
+        doc = _parse(catalog, cap, settings, None)
+        children = attachments.get(cap.url, [])
+        if children and not _has_tables(doc):
+            # The page only wraps the report: index the attachment(s) under the page's title.
+            stats.wrappers += 1
+            catalog.mark_indexed(cap.digest, WRAPPER)
+            for child in children:
+                stats.captures += 1
+                if pending(child):
+                    yield _parse(catalog, child, settings, doc.title or cap.title), child
+                else:
+                    stats.already_indexed += 1
+            continue
+        stats.duplicates += len(children)
+        yield doc, cap
+
+
+def _write(store: Store, catalog: Catalog, pairs: Iterable[tuple[ReportDocument, Capture]], stats: IndexRunStats,
+           progress: Callable[[IndexRunStats], None] | None) -> None:
+    batch: list[tuple[ReportDocument, Capture]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        result = store.index(doc for doc, _ in batch)
+        stats.store_failures += result.failed
+        stats.errors.extend(result.errors)
+        if not result.failed:
+            for doc, cap in batch:
+                catalog.mark_indexed(cap.digest, doc.id)
+        stats.indexed += len(batch) - result.failed
+        batch.clear()
+        if progress:
+            progress(stats)
+
+    for doc, cap in pairs:
+        if doc.check_status == "failed":
+            stats.check_failed += 1
+        stats.flags.update(doc.flags)
+        batch.append((doc, cap))
+        if len(batch) >= BATCH_SIZE:
+            flush()
+    flush()
+
+
+def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool = False) -> IndexRunStats:
+    """Index what the archive holds and the store does not; ``rebuild`` re-derives the whole store."""
+    from crawler.catalog import Catalog
+    from store import open_store
+
+    stats = IndexRunStats()
+    report = _print_progress if progress else None
+    with Catalog(settings.catalog_path) as catalog, open_store(settings) as store:
+        if rebuild:
+            with store.rebuild() as fresh:
+                _write(fresh, catalog, _documents(catalog, settings, stats, only_new=False), stats, report)
+        else:
+            _write(store, catalog, _documents(catalog, settings, stats, only_new=True), stats, report)
+    return stats
+
+
+def _print_progress(stats: IndexRunStats) -> None:
+    print(f"\rindexed {stats.indexed} …", end="", flush=True)

@@ -1,0 +1,580 @@
+"""Tables 二, 三 and 四 read into catalogue metrics, whatever shape extraction left them in.
+
+Input is the row stream of ``Extracted.rows()``: real tables (HTML, DOCX, XLSX, PDF, tab/pipe text) give rows
+of cells; flattened text dumps give one long line where labels and digit runs follow each other with no
+delimiters. Two readers, one result:
+
+* cells: each row is (label, value cells). Labels are matched by key words (typos folded first); value rows
+  whose label went elsewhere (PDF-to-markdown breakage) take the next row of the template in order.
+* flattened: labels are anchors searched in template order; the digits between two anchors are cut into the
+  known number of columns, using the row's own identity (six applicants add up to 总计) to choose among the
+  possible cuts. Several cuts left → the value is not guessed: None and an ``ambiguous_value`` warning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from indexer import catalogue
+from indexer.numbers import INT, Column, groups_sum, normalize, parse_cell, split_run, sums_to_last
+
+Value = float | int | None
+
+# Typos seen in real reports, folded before matching (after NFKC and whitespace removal).
+_TYPOS = (
+    ("不子公开", "不予公开"),
+    ("本年度止件数", "本年废止件数"),
+    ("本公开数量", "本年新公开数量"),
+    ("行政法复议", "行政复议"),
+    ("钩稽", "勾稽"),
+)
+_WS = re.compile(r"\s+")
+
+
+def fold(text: str) -> str:
+    """NFKC, no whitespace, known typos fixed: the form every label match runs on."""
+    s = _WS.sub("", normalize(text))
+    for wrong, right in _TYPOS:
+        s = s.replace(wrong, right)
+    return s
+
+
+def fold_spaced(text: str) -> str:
+    """Like ``fold`` but keeps single spaces: in flattened runs a space is a (weak) hint of a cell edge."""
+    s = _WS.sub(" ", normalize(text))
+    for wrong, right in _TYPOS:
+        s = s.replace(wrong, right)
+    return s
+
+
+# -- table 三 rows --------------------------------------------------------------------------------------
+# Key words of each row label, most specific first (an item label also names its category).
+_APP_LABELS: tuple[tuple[str, str], ...] = (
+    ("outcomes.other.no_correction", r"不补正|逾期不补"),
+    ("outcomes.other.fee_unpaid", r"缴纳费用|收费通知|未按收费"),
+    ("outcomes.withheld.state_secret", r"国家秘密"),
+    ("outcomes.withheld.prohibited_by_law", r"禁止公开"),
+    ("outcomes.withheld.security_stability", r"三安全一稳定|危及"),
+    ("outcomes.withheld.third_party_rights", r"第三方"),
+    ("outcomes.withheld.internal_affairs", r"内部事务"),
+    ("outcomes.withheld.process_information", r"过程性"),
+    ("outcomes.withheld.enforcement_files", r"执法案卷"),
+    ("outcomes.withheld.administrative_query", r"行政查询"),
+    ("outcomes.unavailable.not_held", r"不掌握"),
+    ("outcomes.unavailable.needs_creation", r"另行制作|没有现成"),
+    ("outcomes.unavailable.unclear_after_correction", r"仍不明确|补正后"),
+    ("outcomes.not_processed.petition_complaint", r"信访|举报投诉"),
+    ("outcomes.not_processed.duplicate", r"重复申请"),
+    ("outcomes.not_processed.publications", r"出版物"),
+    ("outcomes.not_processed.excessive_repeated", r"大量反复"),
+    ("outcomes.not_processed.confirm_or_reissue", r"重新出具|确认或"),
+    ("applications.new", r"本年新收"),
+    ("applications.carried_over", r"上年结转"),
+    ("applications.carried_forward", r"结转下年|下年度继续"),
+    ("outcomes.partially_disclosed", r"部分公开"),
+    ("outcomes.disclosed", r"予以公开"),
+    ("outcomes.other.other", r"(?:^|\d[.、])其他$"),
+    ("outcomes.other.total", r"其他处理"),
+    ("outcomes.total", r"总计"),
+)
+_APP_RE = {key: re.compile(words) for key, words in _APP_LABELS}
+# Flattened text: the anchor of "3.其他" needs its item number (其他 alone is everywhere).
+_FLAT_ANCHOR = {**_APP_RE, "outcomes.other.other": re.compile(r"\d[.、]其他(?![法处情结组])")}
+
+
+def application_rows(template: str) -> list[str]:
+    """Row keys of table 三 in order, for the 2021 (其他处理 itemised) or 2019 (one row) template."""
+    keys: list[str] = []
+    for key, _label, derived, row_template in catalogue.application_rows():
+        if derived and not (template == "2019" and key == "outcomes.other.total"):
+            continue
+        if row_template == "2021" and template == "2019":
+            continue
+        keys.append(key)
+    return keys
+
+
+def match_application_label(label: str, allowed: Sequence[str]) -> str | None:
+    folded = fold(label)
+    if not folded:
+        return None
+    for key, _ in _APP_LABELS:
+        if key in allowed and _APP_RE[key].search(folded):
+            return key
+    return None
+
+
+# -- table 二 rows --------------------------------------------------------------------------------------
+_ACTIVE_LABELS: tuple[tuple[str, str], ...] = (
+    ("active.normative_documents", r"规范性文件"),
+    ("active.rules", r"规章"),
+    ("active.other_services", r"其他对外管理服务"),
+    ("active.licensing", r"行政许可"),
+    ("active.penalty", r"行政处罚"),
+    ("active.enforcement", r"行政强制"),
+    ("active.fees", r"行政事业性收费"),
+    ("active.procurement", r"政府集中采购"),
+)
+_ACTIVE_RE = {key: re.compile(words) for key, words in _ACTIVE_LABELS}
+_SIGNED = Column(signed=True)
+_DECIMAL = Column(decimal=True)
+
+
+def active_columns(template: str) -> dict[str, tuple[tuple[str, Column], ...]]:
+    """Columns of each table-二 row: (metric column, what its cells may hold)."""
+    if template == "2019":
+        change3 = (("prev_items", INT), ("change", _SIGNED), ("decisions", INT))
+        return {
+            "active.rules": (("new_made", INT), ("new_published", INT), ("total_published", INT)),
+            "active.normative_documents": (("new_made", INT), ("new_published", INT), ("total_published", INT)),
+            "active.licensing": change3,
+            "active.other_services": change3,
+            "active.penalty": change3,
+            "active.enforcement": change3,
+            "active.fees": (("prev_items", INT), ("change", _SIGNED)),
+            "active.procurement": (("items", INT), ("amount_wan", _DECIMAL)),
+        }
+    return {
+        "active.rules": (("issued", INT), ("repealed", INT), ("in_force", INT)),
+        "active.normative_documents": (("issued", INT), ("repealed", INT), ("in_force", INT)),
+        "active.licensing": (("decisions", INT),),
+        "active.penalty": (("decisions", INT),),
+        "active.enforcement": (("decisions", INT),),
+        "active.fees": (("amount_wan", _DECIMAL),),
+    }
+
+
+# -- results --------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class TableResult:
+    metrics: dict[str, Value] = field(default_factory=dict)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    template: str = "unknown"  # "2021", "2019" or "unknown" (no template table found)
+    found: set[str] = field(default_factory=set)  # tables found: "active", "applications", "review"
+
+    def warn(self, code: str, message: str) -> None:
+        self.warnings.append((code, message))
+
+
+@dataclass(slots=True)
+class Record:
+    """One row as read: its label and either value cells or a flattened digit run."""
+
+    label: str
+    cells: list[str] | None = None
+    run: str | None = None
+
+
+_COLUMN_NAMES = dict(catalogue.APPLICANT_COLUMNS)
+_LABEL_NAMES = {key: label for key, label, *_ in catalogue.application_rows()}
+_ACTIVE_NAMES = {
+    "active.rules": "规章",
+    "active.normative_documents": "行政规范性文件",
+    "active.licensing": "行政许可",
+    "active.other_services": "其他对外管理服务事项",
+    "active.penalty": "行政处罚",
+    "active.enforcement": "行政强制",
+    "active.fees": "行政事业性收费",
+    "active.procurement": "政府集中采购",
+}
+
+
+def _is_value(cell: str) -> bool:
+    return parse_cell(cell).numeric
+
+
+def split_row(cells: Sequence[str]) -> Record:
+    """(label, value cells): the value cells are those after the last text cell."""
+    last_text = -1
+    for i, cell in enumerate(cells):
+        if cell.strip() and not _is_value(cell):
+            last_text = i
+    label = " ".join(c.strip() for c in cells[: last_text + 1] if c.strip())
+    values = [c.strip() for c in cells[last_text + 1 :]]
+    if last_text >= 0 and not any(values):
+        # "行政许可 97" in one cell (text extraction): the trailing space-separated numbers are values
+        m = _TRAILING_NUMBERS.search(normalize(label))
+        if m:
+            return Record(normalize(label)[: m.start()].strip(), m.group(0).split())
+    return Record(label, values)
+
+
+_TRAILING_NUMBERS = re.compile(r"(?<=[\u4e00-\u9fff）)])\s*(?:-?\d[\d,.]*\s*)+$")
+
+
+def _trim(cells: list[str], n: int) -> list[str]:
+    """Drop empty cells right after the label (span fillers) and at the end beyond the column count."""
+    cells = list(cells)
+    while cells and not cells[0]:
+        cells.pop(0)
+    while len(cells) > n and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _values_from_cells(cells: list[str], n: int) -> list[Value] | None:
+    cells = _trim(cells, n)
+    if len(cells) != n:
+        return None
+    return [parse_cell(c).value for c in cells]
+
+
+_RUN_CHARS = re.compile(r"[\d\s.,\-]*")
+
+
+def _run_values(run: str, columns: Sequence[Column], accept=None) -> tuple[list[Value] | None, str | None]:
+    """Values of a flattened run, or (None, reason) when missing or ambiguous."""
+    run = normalize(run).strip().strip(",")
+    if not run.replace(" ", "").replace("-", ""):
+        return None, "missing"
+    toks = run.split()
+    if len(toks) == len(columns) and all(col.fits(t.replace(",", "")) for t, col in zip(toks, columns, strict=True)):
+        return [parse_cell(t).value for t in toks], None
+    if accept is not None:
+        found = split_run(run, columns, accept)
+        if len(found) == 1:
+            return list(found[0]), None
+        if len(found) > 1:
+            return None, "ambiguous: " + " | ".join(",".join(str(v) for v in c) for c in found[:4])
+    found = split_run(run, columns)
+    if len(found) == 1:
+        return list(found[0]), None
+    if not found:
+        digits = len(run.replace(" ", ""))
+        return None, f"{digits} digits for {len(columns)} cells"
+    return None, "ambiguous: " + " | ".join(",".join(str(v) for v in c) for c in found[:4])
+
+
+# -- locating the tables in the row stream ---------------------------------------------------------------
+@dataclass(slots=True)
+class Stream:
+    rows: list[list[str]]
+    folded: list[str]  # each row's cells joined and folded
+
+    @classmethod
+    def of(cls, rows: list[list[str]]) -> Stream:
+        return cls(rows, [fold("".join(r)) for r in rows])
+
+    def find(self, pattern: str, start: int = 0, stop: int | None = None) -> int:
+        rx = re.compile(pattern)
+        for i in range(start, len(self.rows) if stop is None else min(stop, len(self.rows))):
+            if rx.search(self.folded[i]):
+                return i
+        return -1
+
+
+def read_tables(rows: list[list[str]]) -> TableResult:
+    """All metrics of tables 二, 三 and 四 found in the row stream."""
+    result = TableResult()
+    stream = Stream.of(rows)
+    app_start = stream.find(r"本年新收")
+    app_end = stream.find(r"结转下年|下年度继续办理", max(app_start, 0))
+    flat = app_start >= 0 and app_start == app_end and len(stream.folded[app_start]) > 300
+    if flat:
+        _read_flattened(fold_spaced(" ".join(stream.rows[app_start])), result)
+    else:
+        _read_cells(stream, app_start, app_end, result)
+    _finish(result)
+    return result
+
+
+def _template_of(active_text: str, app_text: str) -> str:
+    if re.search(r"不补正|缴纳费用|收费通知", app_text) or "制发" in active_text or "现行有效" in active_text:
+        return "2021"
+    if re.search(r"新制作|上一年项目|新公开|第二十条第\(九\)项|其他处理", active_text + app_text):
+        return "2019"
+    return "unknown"
+
+
+def _layout(header: str) -> list[str]:
+    """Applicant columns named in table 三's header (missing 其他 or 总计 columns happen)."""
+    h = re.sub(r"法人或其他组织|其他情形|其他结果", "", fold(header))
+    cols = [k for k in catalogue.APPLICANT_COLUMN_KEYS if k not in ("other", "total")]
+    if "其他" in h:
+        cols.append("other")
+    if "总计" in h or "合计" in h:
+        cols.append("total")
+    return cols if len(cols) == 7 or len(cols) == 6 else list(catalogue.APPLICANT_COLUMN_KEYS)
+
+
+def _store_app_row(result: TableResult, key: str, values: list[Value] | None, layout: list[str]) -> None:
+    for col in catalogue.APPLICANT_COLUMN_KEYS:
+        result.metrics[f"{key}.{col}"] = None
+    if values is None:
+        return
+    names = list(catalogue.APPLICANT_COLUMN_KEYS) if len(values) == 7 else layout
+    blank: list[str] = []
+    for col, value in zip(names, values, strict=False):
+        if col != "?":  # a column of unknown meaning
+            result.metrics[f"{key}.{col}"] = value
+            if value is None:
+                blank.append(_COLUMN_NAMES[col])
+    if blank:
+        result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: blank cell ({'、'.join(blank)}), not given")
+
+
+# -- cells ---------------------------------------------------------------------------------------------
+def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResult) -> None:
+    active_start = stream.find(r"第二十条|信息内容")
+    header_start = -1
+    if app_start >= 0:
+        header_start = next(
+            (
+                i
+                for i in range(app_start - 1, max(app_start - 15, -1), -1)
+                if re.search(r"勾稽|申请人情况", stream.folded[i])
+            ),
+            max(app_start - 3, 0),
+        )
+    active_stop = header_start if header_start > active_start else (app_start if app_start > 0 else len(stream.rows))
+    active_text = "".join(stream.folded[max(active_start, 0) : active_stop]) if active_start >= 0 else ""
+    app_text = "".join(stream.folded[app_start : app_end + 1]) if app_start >= 0 and app_end >= 0 else ""
+    result.template = _template_of(active_text, app_text)
+    template = result.template if result.template != "unknown" else "2021"
+    if active_start >= 0 and active_start < active_stop:
+        result.found.add("active")
+        records = [split_row(r) for r in stream.rows[active_start:active_stop]]
+        _read_active(records, template, result)
+    if app_start < 0 or app_end < 0:
+        return
+    result.found.add("applications")
+    header = "".join(stream.folded[header_start:app_start])
+    layout = _layout(header)
+    keys = application_rows(template)
+    records: list[tuple[str, Record]] = []
+    pointer = 0
+    seen: set[str] = set()
+    for row in stream.rows[app_start : app_end + 1]:
+        rec = split_row(row)
+        non_blank = [c for c in rec.cells or [] if c]
+        if not non_blank:
+            continue
+        key = match_application_label(rec.label, keys) if rec.label else None
+        if key is None:
+            if len(non_blank) < 3:
+                continue  # a stray number between fragments of a broken table
+            while pointer < len(keys) and keys[pointer] in seen:
+                pointer += 1
+            if pointer >= len(keys):
+                result.warn("unplaced_row", f"表三: a row of values with no label was left over: {non_blank}")
+                continue
+            key = keys[pointer]
+        if key in seen:
+            result.warn("duplicate_row", f"表三 {_LABEL_NAMES.get(key, key)}: given twice; the first is kept")
+            continue
+        seen.add(key)
+        records.append((key, rec))
+        pointer = keys.index(key) + 1
+    # A table whose rows mostly have six values lacks a column (其他 or 总计), not a cell per row.
+    widths = [len(_trim(rec.cells or [], 7)) for _, rec in records]
+    if len(layout) == 7 and 6 in widths and 7 not in widths:
+        layout = [*layout[:5], "?"]
+        result.warn("missing_column", "表三 has six applicant columns but names seven; 其他 and 总计 are not read")
+    elif len(layout) == 6:
+        missing = "其他" if "other" not in layout else "总计"
+        result.warn("missing_column", f"表三 has no {missing} column; its values are not given")
+    assigned = {key: _app_values(rec, layout, key, result) for key, rec in records}
+    for key in keys:
+        _store_app_row(result, key, assigned.get(key), layout)
+        if key not in assigned:
+            result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: row not found")
+    _read_review_cells(stream, app_end + 1, result)
+
+
+def _app_values(rec: Record, layout: list[str], key: str, result: TableResult) -> list[Value] | None:
+    values = _values_from_cells(rec.cells or [], 7)
+    if values is None and len(layout) == 6:
+        values = _values_from_cells(rec.cells or [], 6)
+    if values is None:
+        result.warn(
+            "cell_count",
+            f"表三 {_LABEL_NAMES.get(key, key)}: {len(_trim(rec.cells or [], 7))} cells for "
+            f"{len(layout)} columns; which column is missing is unknown, values not read",
+        )
+    return values
+
+
+def _read_active(records: list[Record], template: str, result: TableResult) -> None:
+    columns = active_columns(template)
+    for rec in records:
+        folded = fold(rec.label)
+        key = next((k for k, _ in _ACTIVE_LABELS if k in columns and _ACTIVE_RE[k].search(folded)), None)
+        if key is None or f"{key}._seen" in result.metrics:
+            continue
+        cols = columns[key]
+        non_blank = [c for c in rec.cells or [] if c]
+        values = _values_from_cells(rec.cells or [], len(cols))
+        if values is None and non_blank and len(non_blank) == len(cols):
+            values = [parse_cell(c).value for c in non_blank]
+        if values is None:
+            result.warn(
+                "cell_count",
+                f"表二 {_ACTIVE_NAMES[key]}: {len(non_blank)} values for {len(cols)} columns; not read",
+            )
+        for i, (col, _kind) in enumerate(cols):
+            result.metrics[f"{key}.{col}"] = values[i] if values is not None else None
+        result.metrics[f"{key}._seen"] = 1
+
+
+def _read_review_cells(stream: Stream, start: int, result: TableResult) -> None:
+    numbers: list[Value] = []
+    stop = stream.find(r"存在的主要问题|其他需要报告|^五[、.]|^\(一\)", start + 1)
+    stop = stop if stop >= 0 else min(len(stream.rows), start + 40)
+    for row in stream.rows[start:stop]:
+        rec = split_row(row)
+        cells = [c for c in rec.cells or [] if c]
+        if rec.label and re.search(r"[\u4e00-\u9fff]", rec.label) and len(cells) < 5:
+            continue  # a header row
+        if len(cells) == 15:
+            numbers = [parse_cell(c).value for c in cells]
+            break
+        if cells and len(numbers) + len(cells) <= 15:
+            numbers.extend(parse_cell(c).value for c in cells)
+        if len(numbers) == 15:
+            break
+    _store_review(result, numbers if len(numbers) == 15 else None, "" if numbers else "table not found")
+
+
+def _store_review(result: TableResult, values: list[Value] | None, why: str) -> None:
+    keys = [f"{g}.{c}" for g, _ in catalogue.REVIEW_GROUPS for c, _ in catalogue.REVIEW_COLUMNS]
+    if values is not None:
+        result.found.add("review")
+    else:
+        result.warn("missing_value", f"表四: 15 numbers not read ({why or 'incomplete'})")
+    for i, key in enumerate(keys):
+        result.metrics[key] = values[i] if values is not None else None
+
+
+# -- flattened -------------------------------------------------------------------------------------------
+def _leading_run(segment: str) -> str:
+    """The digits of a row in flattened text: skip the label's tail, stop at the next text, and drop
+    the next item's number ("00000002." → "0000000")."""
+    m = re.search(r"\d", segment)
+    if m is None:
+        return ""
+    head = segment[: m.start()]
+    start = m.start() - 1 if head and head[-1] == "-" else m.start()
+    run = _RUN_CHARS.match(segment, start).group(0)  # type: ignore[union-attr]
+    after = segment[start + len(run) :]
+    if run.endswith(".") or run.endswith("、"):
+        run = re.sub(r"\d[.、]$", "", run)
+    elif after[:1] == "、":
+        run = run[:-1]
+    return run.strip()
+
+
+def _read_flattened(text: str, result: TableResult) -> None:
+    app_at = text.find("本年新收")
+    header_at = max(text.rfind("勾稽", 0, app_at), text.rfind("申请人情况", 0, app_at))
+    active_at = text.find("第二十条")
+    end_at = text.find("结转下年", app_at)
+    active_text = text[active_at : header_at if header_at > active_at else app_at] if 0 <= active_at < app_at else ""
+    result.template = _template_of(active_text, text[app_at:end_at])
+    template = result.template if result.template != "unknown" else "2021"
+    if active_text:
+        result.found.add("active")
+        _read_active_flat(active_text, template, result)
+    result.found.add("applications")
+    header = text[header_at:app_at] if header_at >= 0 else ""
+    layout = _layout(header)
+    columns = [INT] * len(layout)
+    accept = sums_to_last if layout[-1] == "total" else None
+    keys = application_rows(template)
+    anchors: list[tuple[str, int, int]] = []
+    pos = app_at
+    for key in keys:
+        m = _FLAT_ANCHOR[key].search(text, pos)
+        if m is None:
+            continue
+        anchors.append((key, m.start(), m.end()))
+        pos = m.end()
+    review_at = text.find("行政复议", anchors[-1][2] if anchors else app_at)
+    for i, (key, _start, end) in enumerate(anchors):
+        stop = anchors[i + 1][1] if i + 1 < len(anchors) else (review_at if review_at > 0 else len(text))
+        segment = text[end:stop]
+        if i + 1 < len(anchors) and anchors[i + 1][0] == "outcomes.other.other":
+            segment += text[stop : stop + 2]  # its "3." anchor swallowed the item number
+        run = _leading_run(segment)
+        values, why = _run_values(run, columns, accept)
+        if values is None:
+            code = "ambiguous_value" if why and why.startswith("ambiguous") else "missing_value"
+            result.warn(code, f"表三 {_LABEL_NAMES.get(key, key)}: {why or 'no values'} ({run!r})")
+        _store_app_row(result, key, values, layout)
+    for key in keys:
+        if key not in {a[0] for a in anchors}:
+            _store_app_row(result, key, None, layout)
+            result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: row not found")
+    if review_at < 0:
+        _store_review(result, None, "table not found")
+        return
+    m = re.search(r"总计\s*(?=[\d\-])", text[review_at:])
+    if m is None:
+        _store_review(result, None, "no numbers after the header")
+        return
+    run = _leading_run(text[review_at + m.end() :])
+    values, why = _run_values(run, [INT] * 15, groups_sum(5))
+    if values is None:
+        code = "ambiguous_value" if why and why.startswith("ambiguous") else "missing_value"
+        result.warn(code, f"表四: {why} ({run!r})")
+    _store_review(result, values, why or "")
+
+
+def _read_active_flat(text: str, template: str, result: TableResult) -> None:
+    columns = active_columns(template)
+    anchors: list[tuple[str, int, int]] = []
+    for key, _ in _ACTIVE_LABELS:
+        if key not in columns:
+            continue
+        m = _ACTIVE_RE[key].search(text)
+        if m:
+            anchors.append((key, m.start(), m.end()))
+    anchors.sort(key=lambda a: a[1])
+    for key in columns:
+        if key not in {a[0] for a in anchors} and key != "active.other_services":
+            result.warn("missing_value", f"表二 {_ACTIVE_NAMES[key]}: row not found")
+    for i, (key, _start, end) in enumerate(anchors):
+        stop = anchors[i + 1][1] if i + 1 < len(anchors) else len(text)
+        segment = text[end:stop]
+        m = re.match(r"[^\d\-]{0,12}?(-?\d[\d.,\-\s]*)", segment)
+        run = m.group(1).strip().rstrip(".,") if m else ""
+        cols = columns[key]
+        values, why = _run_values(run, [c for _, c in cols])
+        if values is None:
+            code = "ambiguous_value" if why and why.startswith("ambiguous") else "missing_value"
+            result.warn(code, f"表二 {_ACTIVE_NAMES[key]}: {why} ({run!r})")
+        for j, (col, _kind) in enumerate(cols):
+            result.metrics[f"{key}.{col}"] = values[j] if values is not None else None
+        result.metrics[f"{key}._seen"] = 1
+
+
+# -- completion ----------------------------------------------------------------------------------------
+def _finish(result: TableResult) -> None:
+    """Drop bookkeeping keys, add every catalogue metric (None when not given) and the derived subtotals."""
+    for key in [k for k in result.metrics if k.endswith("._seen")]:
+        del result.metrics[key]
+    template = result.template
+    for m in catalogue.metrics():
+        if m.derived:
+            continue
+        result.metrics.setdefault(m.key, None)
+    if "active" in result.found:
+        expected = {
+            f"{row}.{col}"
+            for row, cols in active_columns(template if template != "unknown" else "2021").items()
+            for col, _ in cols
+        }
+        missing = [k for k in sorted(expected) if result.metrics.get(k) is None]
+        if missing and not any(w[1].startswith("表二") for w in result.warnings):
+            result.warn("missing_value", f"表二: not given: {', '.join(missing)}")
+    for cat, _label, items in catalogue.OUTCOME_CATEGORIES:
+        if cat == "other" and template == "2019":
+            continue  # the 2019 template's 其他处理 is one row, read as outcomes.other.total
+        for col in catalogue.APPLICANT_COLUMN_KEYS:
+            parts = [result.metrics.get(f"outcomes.{cat}.{item}.{col}") for item, _ in items]
+            total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+            result.metrics[f"outcomes.{cat}.total.{col}"] = total
+    for key in list(result.metrics):
+        if not catalogue.is_metric(key):
+            del result.metrics[key]

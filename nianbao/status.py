@@ -1,0 +1,27 @@
+"""`nianbao status`: what is archived, indexed and flagged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nianbao.settings import Settings
+
+
+def collect_status(settings: Settings) -> dict[str, Any]:
+    from crawler.catalog import Catalog
+    from store import open_store
+    from store.query import build_search
+
+    status: dict[str, Any] = {"data_dir": settings.data_dir.resolve(), "engine": settings.engine}
+    if settings.catalog_path.exists():
+        with Catalog(settings.catalog_path) as catalog:
+            status.update({f"archive.{k}": v for k, v in catalog.stats().items()})
+    else:
+        status["archive"] = "empty (run `nianbao crawl`)"
+    with open_store(settings) as store:
+        status["index.reports"] = store.count()
+        result = store.search(build_search("", facets=["check_status", "flags", "removed"], size=1))
+        for facet in result.facets:
+            for value in facet.values:
+                status[f"index.{facet.name}.{value.value}"] = value.count
+    return status

@@ -1,0 +1,131 @@
+"""Search, statistics and the Atom feed: the same filters everywhere."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Response, request, url_for
+
+from indexer.document import ReportDocument
+from service import exports, state
+from service.api import Blueprint
+from service.present import search_dict
+from service.queries import FEED_SIZE, aggregation_query, check_metric_keys, search_query
+from service.schemas import (
+    MAX_EXPORT_COLUMNS,
+    FeedArgsSchema,
+    SearchArgsSchema,
+    SearchResultSchema,
+    StatsArgsSchema,
+    StatsResultSchema,
+)
+from store.query import MAX_PAGE_SIZE, QueryError, SearchQuery
+
+blp = Blueprint("search", __name__, description="Full-text search, aggregations and exports")
+
+MAX_EXPORT_ROWS = 5000
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+
+
+def csv_response(body: str, filename: str) -> Response:
+    return Response(
+        body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Type": CSV_MIMETYPE, "Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def iter_matching(query: SearchQuery, limit: int = MAX_EXPORT_ROWS) -> Iterator[ReportDocument]:
+    """Every report matching a query (up to ``limit``), following cursors page by page."""
+    st = state.store()
+    query = dataclasses.replace(query, size=MAX_PAGE_SIZE, facets=(), metric_facets=(), highlight=False)
+    seen = 0
+    while True:
+        result = st.search(query)
+        for hit in result.hits:
+            doc = st.get(hit.id)
+            if doc is not None:
+                yield doc
+                seen += 1
+                if seen >= limit:
+                    return
+        if not result.next_cursor or not result.hits:
+            return
+        query = dataclasses.replace(query, cursor=result.next_cursor)
+
+
+def _columns(args: dict[str, Any]) -> list[str]:
+    columns = check_metric_keys(args.get("columns", []), "columns")
+    if len(columns) > MAX_EXPORT_COLUMNS:
+        raise QueryError(f"at most {MAX_EXPORT_COLUMNS} metric columns", "columns")
+    return columns
+
+
+@blp.route("/search")
+@blp.arguments(SearchArgsSchema, location="query", as_kwargs=False)
+@blp.response(200, SearchResultSchema)
+@blp.alt_response(
+    200,
+    description="CSV export (format=csv): one row per report",
+    content_type="text/csv",
+    schema={"type": "string"},
+    success=True,
+)
+def search(args: dict[str, Any]):
+    """Search reports: full text, filters, metric conditions, facets, paging by cursor.
+
+    With ``format=csv`` the whole result (up to 5000 reports, not just one page) is returned as CSV
+    with the metric ``columns`` chosen.
+    """
+    query = search_query(args)
+    columns = _columns(args)
+    if args.get("format") == "csv":
+        return csv_response(exports.reports_csv(iter_matching(query), columns), "nianbao-search.csv")
+    result = state.store().search(query)
+    data = search_dict(result)
+    if columns:
+        st = state.store()
+        for hit in data["hits"]:
+            doc = st.get(hit["id"])
+            hit["metrics"] = {k: (doc.metrics.get(k) if doc else None) for k in columns}
+    return data
+
+
+@blp.route("/stats")
+@blp.arguments(StatsArgsSchema, location="query", as_kwargs=False)
+@blp.response(200, StatsResultSchema)
+@blp.alt_response(200, description="CSV (format=csv)", content_type="text/csv", schema={"type": "string"}, success=True)
+def stats(args: dict[str, Any]):
+    """Aggregate metrics (sum, avg, min, max, count) over the reports a search selects, grouped by year, region…"""
+    query = aggregation_query(args)
+    result = state.store().aggregate(query)
+    value_keys = [f"{fn}:{m}" for m in query.metrics for fn in query.functions]
+    if args.get("format") == "csv":
+        return csv_response(exports.stats_csv(result.rows, query.group_by, value_keys), "nianbao-stats.csv")
+    return {
+        "rows": [dataclasses.asdict(r) for r in result.rows],
+        "labels": {k: exports.value_label(k) for k in value_keys},
+        "took_ms": result.took_ms,
+    }
+
+
+@blp.route("/feed.atom")
+@blp.arguments(FeedArgsSchema, location="query", as_kwargs=False)
+@blp.response(
+    200, {"type": "string"}, description="Atom feed of the newest matching reports", content_type="application/atom+xml"
+)
+def feed(args: dict[str, Any]):
+    """The newest reports matching a search, as an Atom feed (subscribe to a query)."""
+    query = search_query(args, sort="-published", size=args.get("size") or FEED_SIZE, facets=())
+    st = state.store()
+    docs = [d for d in (st.get(h.id) for h in st.search(query).hits) if d is not None]
+    base = request.host_url.rstrip("/")
+    title = "年报 · " + (args.get("q") or "最新报告")
+    body = exports.atom_feed(docs, title=title, self_url=request.url, base_url=base)
+    return Response(body, mimetype="application/atom+xml")
+
+
+def search_csv_url(params: dict[str, Any]) -> str:
+    return url_for("search.search", **params, format="csv")

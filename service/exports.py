@@ -1,0 +1,132 @@
+"""Downloads: CSV that Excel opens with Chinese intact (UTF-8 with BOM), and an Atom feed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from indexer import catalogue
+from indexer.document import ReportDocument
+from store.base import AggregationRow
+
+BOM = "\ufeff"
+ATOM_NS = "http://www.w3.org/2005/Atom"
+
+# Columns of a search export before the chosen metrics: (header, how to read it from a document).
+REPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("编号", "id"),
+    ("标题", "title"),
+    ("机关", "agency.name"),
+    ("省份", "region.province"),
+    ("城市", "region.city"),
+    ("区县", "region.county"),
+    ("年度", "year"),
+    ("发布日期", "published"),
+    ("核对结果", "check_status"),
+    ("已下架", "removed"),
+    ("原文地址", "provenance.url"),
+)
+REPORT_PATHS = [path for _, path in REPORT_COLUMNS]
+
+
+def _get(doc: ReportDocument, path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+CHECK_STATUS_LABELS = {"ok": "核对通过", "failed": "核对未通过", "incomplete": "无法核对"}
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def metric_header(key: str) -> str:
+    m = catalogue.get(key)
+    return f"{m.label}（{m.unit}）[{key}]"
+
+
+def _write(rows: Iterable[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return BOM + buf.getvalue()
+
+
+def reports_csv(docs: Iterable[ReportDocument], metric_keys: Sequence[str]) -> str:
+    """One row per report: identity columns, then one column per chosen metric (empty = not given)."""
+    header = [h for h, _ in REPORT_COLUMNS] + [metric_header(k) for k in metric_keys]
+
+    def rows() -> Iterable[list[Any]]:
+        yield header
+        for doc in docs:
+            row = [_get(doc, path) for _, path in REPORT_COLUMNS]
+            row[REPORT_PATHS.index("check_status")] = CHECK_STATUS_LABELS.get(doc.check_status, doc.check_status)
+            yield row + [doc.metrics.get(k) for k in metric_keys]
+
+    return _write(rows())
+
+
+def value_label(value_key: str) -> str:
+    """ "sum:applications.new.total" → "合计 · 本年新收… · 总计" for a stats column header."""
+    fn, _, key = value_key.partition(":")
+    names = {"sum": "合计", "avg": "平均", "min": "最小", "max": "最大", "count": "有值报告数"}
+    label = catalogue.get(key).label if catalogue.is_metric(key) else key
+    return f"{names.get(fn, fn)} · {label}"
+
+
+def stats_csv(rows: Sequence[AggregationRow], group_by: Sequence[str], value_keys: Sequence[str]) -> str:
+    from service.present import facet_label
+
+    header = [facet_label(g) for g in group_by] + ["报告数"] + [f"{value_label(k)} [{k}]" for k in value_keys]
+    body = ([r.group.get(g) for g in group_by] + [r.count] + [r.values.get(k) for k in value_keys] for r in rows)
+    return _write([header, *body])
+
+
+def _iso(value: str | None) -> str:
+    """Atom wants RFC 3339 date-times; reports carry ISO dates."""
+    if not value:
+        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value if "T" in value else f"{value}T00:00:00Z"
+
+
+def atom_feed(docs: Sequence[ReportDocument], *, title: str, self_url: str, base_url: str) -> bytes:
+    ET.register_namespace("", ATOM_NS)
+
+    def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        el = ET.SubElement(parent, f"{{{ATOM_NS}}}{tag}", attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    feed = ET.Element(f"{{{ATOM_NS}}}feed")
+    sub(feed, "id", self_url)
+    sub(feed, "title", title)
+    sub(feed, "updated", max((_iso(d.published or d.last_seen) for d in docs), default=_iso(None)))
+    sub(feed, "link", rel="self", href=self_url)
+    sub(sub(feed, "author"), "name", "nianbao 年报")
+    for doc in docs:
+        entry = sub(feed, "entry")
+        page = f"{base_url}/reports/{doc.id}"
+        sub(entry, "id", page)
+        sub(entry, "title", doc.title or doc.id)
+        sub(entry, "updated", _iso(doc.published or doc.last_seen))
+        sub(entry, "link", rel="alternate", href=page)
+        if doc.provenance.url:
+            sub(entry, "link", rel="via", href=doc.provenance.url)
+        summary = " ".join(p for p in (doc.agency.name, str(doc.year or ""), doc.region.county) if p)
+        sub(entry, "summary", summary)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

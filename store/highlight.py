@@ -1,0 +1,167 @@
+"""Highlighted fragments of the original text, engine-independent (both stores call this for the returned page).
+
+Matching follows ``store.analysis`` exactly (normalised token sequences with joinedness), computed on
+the normalised text and mapped back to offsets in the ORIGINAL text, so a fragment shows what the
+report says — full-width letters, stray spaces and all — with ``<mark>`` around each match and the
+rest HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from store import analysis
+from store.base import Fragment
+from store.query import Term
+
+CONTEXT_CHARS = 40  # characters of context on each side of a match
+MAX_FRAGMENTS = 5  # per hit, across all fields
+MAX_FRAGMENT_CHARS = 240  # a fragment never grows beyond this much original text
+
+
+@dataclass(frozen=True, slots=True)
+class _Needle:
+    first: str
+    rest: tuple[tuple[str, bool], ...]
+
+
+def _needle(term: Term) -> _Needle | None:
+    tokens = analysis.tokenize(term.text)
+    if not tokens:
+        return None
+    return _Needle(tokens[0].text, tuple((t.text, t.joined) for t in tokens[1:]))
+
+
+def _normalize_mapped(text: str) -> tuple[str, list[int]]:
+    """``analysis.normalize(text)`` plus, for each of its characters, the index of the original character."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    if len(folded) == len(text):
+        src = list(range(len(text)))  # the usual case: width folding and lower-casing are 1:1
+    else:
+        parts: list[str] = []
+        src = []
+        for i, ch in enumerate(text):
+            n = unicodedata.normalize("NFKC", ch).lower()
+            parts.append(n)
+            src.extend([i] * len(n))
+        folded = "".join(parts)
+    out: list[str] = []
+    out_src: list[int] = []
+    last = 0
+    for m in analysis._CJK_SPACE_RE.finditer(folded):
+        out.append(folded[last : m.start()])
+        out_src.extend(src[last : m.start()])
+        last = m.end()
+    out.append(folded[last:])
+    out_src.extend(src[last:])
+    return "".join(out), out_src
+
+
+def match_spans(text: str, terms: Iterable[Term]) -> list[tuple[int, int]]:
+    """Sorted, merged ``(start, end)`` spans of the original ``text`` matched by any of ``terms``."""
+    return _spans(text, _needles(terms))
+
+
+def _needles(terms: Iterable[Term]) -> list[_Needle]:
+    return [n for n in (_needle(t) for t in terms) if n is not None]
+
+
+def _spans(text: str, needles: list[_Needle]) -> list[tuple[int, int]]:
+    if not needles or not text:
+        return []
+    norm, src = _normalize_mapped(text)
+    spans: list[tuple[int, int]] = []
+    for needle in needles:
+        # Verify only where the first token's text occurs, tokenising forward from there.
+        pos = norm.find(needle.first)
+        while pos != -1:
+            end = _match_at(norm, pos, needle)
+            if end is not None:
+                spans.append((src[pos], src[end - 1] + 1))
+            pos = norm.find(needle.first, pos + 1)
+    return _merge(spans)
+
+
+def _sync_point(norm: str, pos: int) -> int:
+    """The nearest offset at or before ``pos`` where tokenising can start (no token spans it)."""
+    k = pos
+    while k > 0 and (norm[k - 1] in ".," or (norm[k - 1].isalnum() and not analysis.is_cjk(norm[k - 1]))):
+        k -= 1
+    return k
+
+
+def _match_at(norm: str, pos: int, needle: _Needle) -> int | None:
+    """End offset (normalised) of a match of ``needle`` whose first token starts at ``pos``, or None."""
+    tokens = analysis._TOKEN_RE.finditer(norm, pos if analysis.is_cjk(norm[pos]) else _sync_point(norm, pos))
+    first = next(tokens, None)
+    while first is not None and first.start() < pos:
+        first = next(tokens, None)
+    if first is None or first.start() != pos or first.group() != needle.first:
+        return None  # "234" inside "1,234" or "abc" inside "xabc" is not a token of its own
+    prev_end, prev_cjk, end = first.end(), first.lastgroup == "cjk", first.end()
+    for text, joined in needle.rest:
+        m = next(tokens, None)
+        if m is None or m.group() != text:
+            return None
+        cjk = m.lastgroup == "cjk"
+        if (cjk and prev_cjk and prev_end == m.start()) != joined:
+            return None
+        prev_end, prev_cjk, end = m.end(), cjk, m.end()
+    return end
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _windows(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """Group spans into context windows: (window start, window end, spans inside)."""
+    out: list[tuple[int, int, list[tuple[int, int]]]] = []
+    for start, end in spans:
+        if out and start - out[-1][1] <= CONTEXT_CHARS and end - out[-1][0] <= MAX_FRAGMENT_CHARS:
+            w_start, _, inside = out[-1]
+            inside.append((start, end))
+            out[-1] = (w_start, min(len(text), end + CONTEXT_CHARS), inside)
+        else:
+            out.append((max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS), [(start, end)]))
+    return out
+
+
+def render(text: str, start: int, end: int, spans: Sequence[tuple[int, int]]) -> str:
+    """``text[start:end]`` HTML-escaped, with each span wrapped in ``<mark>``."""
+    parts: list[str] = []
+    pos = start
+    for s, e in spans:
+        s, e = max(s, start), min(e, end)
+        if s >= e:
+            continue
+        parts.append(html.escape(text[pos:s]))
+        parts.append("<mark>" + html.escape(text[s:e]) + "</mark>")
+        pos = e
+    parts.append(html.escape(text[pos:end]))
+    return "".join(parts)
+
+
+def fragments(
+    fields: Iterable[tuple[str, str]], terms: Sequence[Term], max_fragments: int = MAX_FRAGMENTS
+) -> list[Fragment]:
+    """Fragments for ``fields`` given as ``(section key or "title", original text)`` in display order."""
+    out: list[Fragment] = []
+    needles = _needles(terms)
+    if not needles:
+        return out
+    for section, text in fields:
+        for start, end, inside in _windows(text, _spans(text, needles)):
+            out.append(Fragment(section, render(text, start, end, inside)))
+            if len(out) >= max_fragments:
+                return out
+    return out

@@ -1,0 +1,125 @@
+"""Tables of the embedded store, derived from the document and metric catalogue definitions.
+
+* ``reports``: one row per report with the facet/filter fields (small rows: counting scans stay cheap);
+* ``docs``: the canonical document as zlib-compressed JSON (read only for the returned page);
+* ``metrics``: one REAL column per catalogue metric (``Metric.column_name``), so conditions,
+  buckets, sorting and aggregations are plain column reads;
+* ``fts``: a contentless FTS5 table, one column per section plus the title, over the token stream
+  of ``store.sqlite_fts`` (the original text lives in ``docs``; highlighting works from there).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from indexer import catalogue
+from store.sqlite_fts import FTS_TOKENIZER, TOKENS_VERSION
+from store.sqlite_translate import FTS_COLUMNS
+
+SCHEMA_VERSION = "1"
+
+# Facet/filter name (store.query.FACET_FIELDS) → reports column.
+FACET_COLUMNS: dict[str, str] = {
+    "province": "province",
+    "city": "city",
+    "county": "county",
+    "agency": "agency",
+    "agency_id": "agency_id",
+    "agency_type": "agency_type",
+    "level": "level",
+    "year": "year",
+    "check_status": "check_status",
+    "template": "template",
+    "source_format": "source_format",
+    "flags": "flags",
+    "removed": "removed",
+    "source": "source",
+}
+
+REPORT_COLUMNS: tuple[str, ...] = (
+    "id",
+    "digest",
+    "title",
+    "agency_name",
+    "agency",
+    "agency_id",
+    "agency_type",
+    "level",
+    "province",
+    "city",
+    "county",
+    "year",
+    "published",
+    "check_status",
+    "template",
+    "source_format",
+    "flags",
+    "removed",
+    "source",
+)
+
+
+def metric_columns() -> list[str]:
+    return [m.column_name for m in catalogue.metrics()]
+
+
+def fts_columns() -> list[str]:
+    return list(FTS_COLUMNS.values())
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create the tables if missing (idempotent)."""
+    metric_defs = ", ".join(f"{c} REAL" for c in metric_columns())
+    fts_defs = ", ".join(fts_columns())
+    weights = ", ".join("3.0" if c == "title" else "1.0" for c in fts_columns())
+    conn.executescript(
+        f"""
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS reports (
+            rowid INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            digest TEXT NOT NULL,
+            title TEXT NOT NULL DEFAULT '',
+            agency_name TEXT NOT NULL DEFAULT '',
+            agency TEXT NOT NULL DEFAULT '',
+            agency_id TEXT NOT NULL DEFAULT '',
+            agency_type TEXT NOT NULL DEFAULT '',
+            level TEXT NOT NULL DEFAULT '',
+            province TEXT NOT NULL DEFAULT '',
+            city TEXT NOT NULL DEFAULT '',
+            county TEXT NOT NULL DEFAULT '',
+            year INTEGER,
+            published TEXT,
+            check_status TEXT NOT NULL DEFAULT '',
+            template TEXT NOT NULL DEFAULT '',
+            source_format TEXT NOT NULL DEFAULT '',
+            flags TEXT NOT NULL DEFAULT '',  -- space-separated
+            removed INTEGER NOT NULL DEFAULT 0,
+            source TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX IF NOT EXISTS reports_agency ON reports (agency_id, year);
+        CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, doc BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS metrics (rowid INTEGER PRIMARY KEY, {metric_defs});
+        CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+            {fts_defs}, content='', tokenize="{FTS_TOKENIZER}", prefix='1'
+        );
+        """
+    )
+    with conn:
+        if conn.execute("SELECT 1 FROM meta WHERE key = 'schema'").fetchone() is None:
+            conn.execute("INSERT INTO fts(fts, rank) VALUES ('rank', ?)", (f"bm25({weights})",))
+            conn.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?)",
+                [("schema", SCHEMA_VERSION), ("tokens", TOKENS_VERSION), ("generation", "0")],
+            )
+
+
+def check_version(conn: sqlite3.Connection) -> str | None:
+    """A message when the file was written by an incompatible version (the fix is a rebuild)."""
+    rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('schema', 'tokens')").fetchall())
+    if rows.get("schema") != SCHEMA_VERSION or rows.get("tokens") != TOKENS_VERSION:
+        return (
+            f"the search index was built by another version (schema {rows.get('schema')}, tokens "
+            f"{rows.get('tokens')}); run `nianbao reindex` to rebuild it from the archive"
+        )
+    return None

@@ -1,0 +1,636 @@
+"""The embedded default store: one SQLite file (WAL) with FTS5 for text and numpy for facets.
+
+Reading path of a search: the query tree becomes one FTS5 MATCH (``sqlite_translate``) that yields
+the matching rowids (and bm25 ranks when sorting by relevance) in a single statement; filters,
+multi-select facets, metric conditions, sorting and keyset paging run vectorised over the in-memory
+columnar copy (``sqlite_columns``); only the returned page is decompressed and highlighted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import sqlite3
+import threading
+import time
+import zlib
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer import catalogue
+from indexer.document import SECTION_KEYS, ReportDocument
+from store import highlight, sqlite_columns, sqlite_schema
+from store.base import (
+    AgencySummary,
+    AggregationResult,
+    AggregationRow,
+    Hit,
+    IndexStats,
+    SearchResult,
+)
+from store.query import (
+    GROUP_BY,
+    SCOPE_TITLE,
+    AggregationQuery,
+    QueryError,
+    SearchQuery,
+    decode_cursor,
+    encode_cursor,
+    terms,
+)
+from store.sqlite_columns import NONE, Columns
+from store.sqlite_facets import combine, compute_facets, parse_filters
+from store.sqlite_fts import index_text
+from store.sqlite_translate import fts_expression
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500  # documents per write transaction: memory stays flat however many are streamed in
+FACET_BUDGET_S = 2.0  # facets computed after this much facet time are reported as timed out
+MATCH_CACHE_SIZE = 32
+# Relevance (bm25) is computed when a query matches at most this many reports; beyond that a ranking
+# would cost seconds at a million reports, so "relevance" orders the (huge) result set newest first.
+RANK_LIMIT = 10_000
+RELEVANCE_FALLBACK = "-published"  # recent FTS match sets (paging through one query re-uses its matches)
+_METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
+
+
+class IndexVersionError(RuntimeError):
+    """The index file was written by an incompatible version; rebuild it (``nianbao reindex``)."""
+
+
+@dataclass(slots=True)
+class _Prepared:
+    id: str
+    digest: str
+    blob: bytes
+    report: tuple[Any, ...]  # values for sqlite_schema.REPORT_COLUMNS[2:] (after id, digest)
+    metrics: dict[str, float]  # column name → value (non-null only)
+    fts: tuple[str, ...]
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+    conn.execute("PRAGMA temp_store=MEMORY")
+    conn.execute("PRAGMA mmap_size=1073741824")
+    return conn
+
+
+def _fts_values(doc: ReportDocument) -> tuple[str, ...]:
+    return (index_text(doc.title), *(index_text(doc.section_text(key)) for key in SECTION_KEYS))
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """JSON form of the document's dataclasses (what ``asdict`` gives, without its deep copies)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _decode(blob: bytes) -> ReportDocument:
+    return ReportDocument.from_dict(json.loads(zlib.decompress(blob)))
+
+
+class SqliteStore:
+    """``store.base.Store`` on one SQLite file. Safe to share between threads (one connection each)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()  # serialises writes and the columnar reload
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._cols: Columns | None = None
+        self._matches: OrderedDict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+        self._open()
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = _connect(self.path)
+        sqlite_schema.create(self._writer)
+        self._conns.append(self._writer)
+        self._generation_seen = -1
+        self._version_problem = sqlite_schema.check_version(self._writer)
+        if self._version_problem:
+            log.warning("%s", self._version_problem)
+
+    def _reader(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "epoch", None) is not self._writer:
+            conn = _connect(self.path)
+            with self._lock:
+                self._conns.append(conn)
+            self._local.conn, self._local.epoch = conn, self._writer
+        return conn
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._conns:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            self._conns.clear()
+            self._cols = None
+            self._matches.clear()
+
+    @staticmethod
+    def _generation(conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    def _columns(self, conn: sqlite3.Connection) -> Columns:
+        generation = self._generation(conn)
+        cols = self._cols
+        if cols is None or cols.generation != generation:
+            with self._lock:
+                cols = self._cols
+                if cols is None or cols.generation != generation:
+                    conn.execute("BEGIN")  # one snapshot for generation and data
+                    try:
+                        cols = sqlite_columns.load(conn, self._generation(conn))
+                    finally:
+                        conn.execute("COMMIT")
+                    self._cols = cols
+                    self._matches.clear()
+        return cols
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def _prepare(self, doc: ReportDocument, errors: list[str]) -> _Prepared:
+        if not isinstance(doc, ReportDocument):
+            raise ValueError(f"not a ReportDocument: {type(doc).__name__}")
+        if not doc.id or not isinstance(doc.id, str):
+            raise ValueError("document has no id")
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain)
+        metrics: dict[str, float] = {}
+        for key, value in doc.metrics.items():
+            if value is None:
+                continue
+            column = _METRIC_COLUMNS.get(key)
+            if column is None:
+                errors.append(f"{doc.id}: unknown metric {key!r} not indexed")
+                continue
+            kind = type(value)
+            if kind is not int and kind is not float:  # bool, str, … are input errors, not numbers
+                raise ValueError(f"metric {key!r} is not a number: {value!r}")
+            metrics[column] = value
+        report = (
+            doc.title or "",
+            doc.agency.name,
+            doc.agency.normalized_name,
+            doc.agency.id,
+            doc.agency.type,
+            doc.agency.level,
+            doc.region.province,
+            doc.region.city,
+            doc.region.county,
+            doc.year,
+            doc.published,
+            doc.check_status,
+            doc.template,
+            doc.source_format,
+            " ".join(doc.flags),
+            1 if doc.removed else 0,
+            doc.provenance.source_id,
+        )
+        digest = str(zlib.crc32(text.encode("utf-8"))) + ":" + str(len(text))
+        return _Prepared(doc.id, digest, zlib.compress(text.encode("utf-8"), 1), report, metrics, _fts_values(doc))
+
+    def index(self, docs: Iterable[ReportDocument]) -> IndexStats:
+        if self._version_problem:
+            raise IndexVersionError(self._version_problem)
+        stats = IndexStats()
+        it = iter(docs)
+        while batch := list(islice(it, BATCH_SIZE)):
+            prepared, failed, errors = self._prepare_batch(batch)
+            stats.failed += failed
+            stats.errors.extend(errors)
+            with self._lock:
+                self._write_batch(prepared, stats)
+        return stats
+
+    def _prepare_batch(self, batch: list[ReportDocument]) -> tuple[list[_Prepared], int, list[str]]:
+        prepared: list[_Prepared] = []
+        errors: list[str] = []
+        failed = 0
+        for doc in batch:
+            try:
+                prepared.append(self._prepare(doc, errors))
+            except (ValueError, TypeError) as exc:
+                failed += 1
+                errors.append(f"{getattr(doc, 'id', '?') or '?'}: {exc}")
+        return prepared, failed, errors
+
+    def _write_batch(self, batch: list[_Prepared], stats: IndexStats) -> None:
+        conn = self._writer
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            changed = 0
+            for p in batch:
+                row = conn.execute("SELECT rowid, digest FROM reports WHERE id = ?", (p.id,)).fetchone()
+                if row is not None and row[1] == p.digest:
+                    stats.unchanged += 1
+                    continue
+                if row is not None:
+                    self._remove(conn, row[0])
+                self._insert(conn, p, row[0] if row is not None else None)
+                changed += 1
+            if changed:
+                conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+            conn.execute("COMMIT")
+            stats.indexed += changed
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _insert(self, conn: sqlite3.Connection, p: _Prepared, rowid: int | None) -> None:
+        cols = sqlite_schema.REPORT_COLUMNS
+        marks = ", ".join("?" * (len(cols) + 1))
+        cur = conn.execute(
+            f"INSERT INTO reports (rowid, {', '.join(cols)}) VALUES ({marks})", (rowid, p.id, p.digest, *p.report)
+        )
+        rowid = cur.lastrowid
+        conn.execute("INSERT INTO docs (rowid, doc) VALUES (?, ?)", (rowid, p.blob))
+        names = list(p.metrics)
+        conn.execute(
+            f"INSERT INTO metrics (rowid{''.join(', ' + n for n in names)}) VALUES (?{', ?' * len(names)})",
+            (rowid, *p.metrics.values()),
+        )
+        fts_cols = sqlite_schema.fts_columns()
+        conn.execute(
+            f"INSERT INTO fts (rowid, {', '.join(fts_cols)}) VALUES (?{', ?' * len(fts_cols)})", (rowid, *p.fts)
+        )
+
+    def _remove(self, conn: sqlite3.Connection, rowid: int) -> None:
+        """Delete a report's rows; a contentless FTS5 row is deleted by replaying its tokens."""
+        blob = conn.execute("SELECT doc FROM docs WHERE rowid = ?", (rowid,)).fetchone()
+        if blob is not None:
+            fts_cols = sqlite_schema.fts_columns()
+            conn.execute(
+                f"INSERT INTO fts (fts, rowid, {', '.join(fts_cols)}) VALUES ('delete', ?{', ?' * len(fts_cols)})",
+                (rowid, *_fts_values(_decode(blob[0]))),
+            )
+        for table in ("reports", "docs", "metrics"):
+            conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
+
+    def delete(self, ids: Iterable[str]) -> int:
+        if self._version_problem:
+            raise IndexVersionError(self._version_problem)
+        removed = 0
+        with self._lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for report_id in ids:
+                    row = conn.execute("SELECT rowid FROM reports WHERE id = ?", (report_id,)).fetchone()
+                    if row is not None:
+                        self._remove(conn, row[0])
+                        removed += 1
+                if removed:
+                    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return removed
+
+    @contextlib.contextmanager
+    def rebuild(self) -> Iterator[SqliteStore]:
+        """Build into a new file next to this one; on success it atomically replaces this store's file."""
+        tmp = self.path.with_name(f"{self.path.name}.rebuild-{os.getpid()}")
+        _unlink_db(tmp)
+        fresh = SqliteStore(tmp)
+        try:
+            yield fresh
+        except BaseException:
+            fresh.close()
+            _unlink_db(tmp)
+            raise
+        fresh.close()
+        with self._lock:
+            self.close()
+            _retire_wal(self.path)
+            os.replace(tmp, self.path)
+            self._open()
+
+    # -- reading documents -------------------------------------------------------------------------
+
+    def get(self, report_id: str) -> ReportDocument | None:
+        row = (
+            self._reader()
+            .execute("SELECT d.doc FROM reports r JOIN docs d ON d.rowid = r.rowid WHERE r.id = ?", (report_id,))
+            .fetchone()
+        )
+        return _decode(row[0]) if row else None
+
+    def iter_documents(self) -> Iterator[ReportDocument]:
+        conn = _connect(self.path)  # its own connection: callers may write to another store meanwhile
+        try:
+            last = -1
+            while rows := conn.execute(
+                "SELECT rowid, doc FROM docs WHERE rowid > ? ORDER BY rowid LIMIT 500", (last,)
+            ).fetchall():
+                for rowid, blob in rows:
+                    last = rowid
+                    yield _decode(blob)
+        finally:
+            conn.close()
+
+    def count(self) -> int:
+        return int(self._reader().execute("SELECT count(*) FROM reports").fetchone()[0])
+
+    # -- searching ---------------------------------------------------------------------------------
+
+    def _match(
+        self, conn: sqlite3.Connection, generation: int, expr: str, ranked: bool
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rowids (ascending) matching an FTS5 expression, and their bm25 ranks when ``ranked``."""
+        key = (generation, expr, ranked)
+        cached = self._matches.get(key)
+        if cached is not None:
+            self._matches.move_to_end(key)
+            return cached
+        try:
+            ids_text = conn.execute("SELECT group_concat(rowid) FROM fts WHERE fts MATCH ?", (expr,)).fetchone()[0]
+            ids = np.fromstring(ids_text, dtype=np.int64, sep=",") if ids_text else np.empty(0, dtype=np.int64)
+            ranks = None
+            if ranked and ids.size <= RANK_LIMIT:
+                # bm25 costs microseconds per match: exact for result sets up to RANK_LIMIT (see search()).
+                ids_text, ranks_text = conn.execute(
+                    "SELECT group_concat(rowid), group_concat(rank) FROM fts WHERE fts MATCH ?", (expr,)
+                ).fetchone()
+                ids = np.fromstring(ids_text, dtype=np.int64, sep=",") if ids_text else np.empty(0, dtype=np.int64)
+                ranks = np.fromstring(ranks_text, dtype=np.float64, sep=",") if ranks_text else np.empty(0)
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"cannot search for this query ({exc})") from exc
+        if ids.size > 1 and np.any(ids[1:] < ids[:-1]):  # FTS5 yields rowid order; rely on it only after checking
+            order = np.argsort(ids, kind="stable")
+            ids, ranks = ids[order], (ranks[order] if ranks is not None else None)
+        result = (ids, ranks)
+        with self._lock:
+            self._matches[key] = result
+            while len(self._matches) > MATCH_CACHE_SIZE:
+                self._matches.popitem(last=False)
+        return result
+
+    def _select(
+        self, query: SearchQuery, conn: sqlite3.Connection, ranked: bool
+    ) -> tuple[Columns, np.ndarray, np.ndarray | None, dict[str, np.ndarray]]:
+        """Candidates (text matches or everything), their ranks, and the filter masks over them."""
+        tree = query.tree
+        cols = self._columns(conn)
+        if tree is None:
+            ids, ranks = cols.rowids, None
+        else:
+            ids, ranks = self._match(conn, cols.generation, fts_expression(tree, query.scope), ranked)
+            ids = ids[ids < cols.size] if len(ids) and ids[-1] >= cols.size else ids  # newer than the snapshot
+            if ranks is not None:
+                ranks = ranks[: len(ids)]
+        return cols, ids, ranks, parse_filters(query, cols, conn, ids)
+
+    def search(self, query: SearchQuery) -> SearchResult:
+        started = time.perf_counter()
+        for name in query.filters:
+            if name not in sqlite_schema.FACET_COLUMNS:
+                raise QueryError(f"unknown filter {name!r}", name)
+        sort = query.sort or "relevance"
+        ranked = sort == "relevance" and bool(query.q.strip())
+        conn = self._reader()
+        cols, ids, ranks, masks = self._select(query, conn, ranked)
+        final = combine(masks, len(ids))
+        result_ids = ids[final]
+        facets = compute_facets(query, cols, conn, ids, masks, FACET_BUDGET_S)
+        if sort == "relevance" and ranks is None:
+            sort = RELEVANCE_FALLBACK  # no text query, or too many matches to rank
+        keys = self._sort_keys(sort, cols, conn, result_ids, ranks[final] if ranks is not None else None)
+        page, more = _page(keys, result_ids, query.size, _cursor_after(query.cursor, sort))
+        hits = self._hits(conn, query, page, keys, result_ids, ranks is not None)
+        next_cursor = None
+        if more and page.size:
+            last = page[-1]
+            next_cursor = encode_cursor([sort, float(keys[last]), int(result_ids[last])])
+        return SearchResult(
+            total=int(result_ids.size),
+            hits=hits,
+            facets=facets,
+            next_cursor=next_cursor,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    @staticmethod
+    def _sort_keys(
+        sort: str, cols: Columns, conn: sqlite3.Connection, ids: np.ndarray, ranks: np.ndarray | None
+    ) -> np.ndarray:
+        """Ascending float keys; unknown values (NaN) become +inf so they come last either way."""
+        if sort == "relevance":
+            return ranks if ranks is not None else np.zeros(len(ids))
+        bare = sort.lstrip("-")
+        if bare == "year":
+            values = cols.year[ids]
+        elif bare == "published":
+            values = cols.published[ids]
+        else:
+            values = cols.metric(conn, bare[len("metric:") :])[ids]
+        values = -values if sort.startswith("-") else values.copy()
+        values[np.isnan(values)] = np.inf
+        return values
+
+    def _hits(
+        self,
+        conn: sqlite3.Connection,
+        query: SearchQuery,
+        page: np.ndarray,
+        keys: np.ndarray,
+        ids: np.ndarray,
+        ranked: bool,
+    ) -> list[Hit]:
+        rowids = [int(ids[i]) for i in page]
+        if not rowids:
+            return []
+        marks = ", ".join("?" * len(rowids))
+        blobs = dict(conn.execute(f"SELECT rowid, doc FROM docs WHERE rowid IN ({marks})", rowids).fetchall())
+        wanted = {c.key for c in query.conditions} | set(query.metric_facets)
+        if query.sort.lstrip("-").startswith("metric:"):
+            wanted.add(query.sort.lstrip("-")[len("metric:") :])
+        highlight_terms = terms(query.tree) if query.highlight else []
+        hits = []
+        for i, rowid in zip(page, rowids, strict=True):
+            blob = blobs.get(rowid)
+            if blob is None:
+                continue  # deleted since the match; the next page is still consistent
+            doc = _decode(blob)
+            fragments = highlight.fragments(_fields(doc, query.scope), highlight_terms) if highlight_terms else []
+            hits.append(
+                Hit(
+                    id=doc.id,
+                    score=float(-keys[i]) if ranked else None,
+                    title=doc.title,
+                    agency=asdict(doc.agency),
+                    region=asdict(doc.region),
+                    year=doc.year,
+                    published=doc.published,
+                    check_status=doc.check_status,
+                    removed=doc.removed,
+                    fragments=fragments,
+                    metrics={k: doc.metrics.get(k) for k in sorted(wanted)},
+                )
+            )
+        return hits
+
+    # -- aggregations and agencies -----------------------------------------------------------------
+
+    def aggregate(self, query: AggregationQuery) -> AggregationResult:
+        started = time.perf_counter()
+        conn = self._reader()
+        cols, ids, _, masks = self._select(query.search, conn, ranked=False)
+        ids = ids[combine(masks, len(ids))]
+        if ids.size == 0:
+            return AggregationResult([], (time.perf_counter() - started) * 1000)
+        for g in query.group_by:
+            if g not in GROUP_BY:
+                raise QueryError(f"cannot group by {g!r}", "group_by")
+        codes = np.stack([cols.keywords[g].codes[ids] for g in query.group_by], axis=1) if query.group_by else None
+        if codes is None:
+            groups, inverse = np.zeros((1, 0), dtype=np.int32), np.zeros(len(ids), dtype=np.int64)
+        else:
+            groups, inverse = np.unique(codes, axis=0, return_inverse=True)
+            inverse = inverse.reshape(-1)
+        n_groups = len(groups)
+        counts = np.bincount(inverse, minlength=n_groups)
+        values: dict[str, np.ndarray] = {}
+        for key in query.metrics:
+            data = cols.metric(conn, key)[ids]
+            valid = ~np.isnan(data)
+            inv, vals = inverse[valid], data[valid]
+            present = np.bincount(inv, minlength=n_groups)
+            total = np.bincount(inv, weights=vals, minlength=n_groups)
+            for fn in query.functions:
+                if fn == "count":
+                    out = present.astype(np.float64)
+                elif fn == "sum":
+                    out = np.where(present > 0, total, np.nan)
+                elif fn == "avg":
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        out = np.where(present > 0, total / np.maximum(present, 1), np.nan)
+                else:
+                    out = np.full(n_groups, np.inf if fn == "min" else -np.inf)
+                    (np.minimum if fn == "min" else np.maximum).at(out, inv, vals)
+                    out[present == 0] = np.nan
+                values[f"{fn}:{key}"] = out
+        rows = []
+        for gi, group_codes in enumerate(groups):
+            group: dict[str, Any] = {}
+            for name, code in zip(query.group_by, group_codes, strict=True):
+                label = None if code == NONE else cols.keywords[name].labels[code]
+                group[name] = int(label) if name == "year" and label is not None else label
+            rows.append(
+                AggregationRow(
+                    group=group,
+                    count=int(counts[gi]),
+                    values={k: (None if np.isnan(v[gi]) else float(v[gi])) for k, v in values.items()},
+                )
+            )
+        rows.sort(key=lambda r: tuple((v is None, v if v is not None else 0) for v in r.group.values()))
+        return AggregationResult(rows, (time.perf_counter() - started) * 1000)
+
+    def agencies(self, name: str = "", limit: int = 50) -> list[AgencySummary]:
+        limit = max(1, min(int(limit), 1000))
+        pattern = "%" + name.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = (
+            self._reader()
+            .execute(
+                """
+            SELECT agency_id, max(agency), max(agency_type), max(level), max(province), max(city), max(county),
+                   count(*), group_concat(DISTINCT year)
+            FROM reports
+            WHERE agency LIKE ? ESCAPE '\\' OR agency_name LIKE ? ESCAPE '\\'
+            GROUP BY agency_id
+            ORDER BY count(*) DESC, max(agency)
+            LIMIT ?
+            """,
+                (pattern, pattern, limit),
+            )
+            .fetchall()
+        )
+        return [
+            AgencySummary(
+                id=r[0],
+                name=r[1],
+                type=r[2],
+                level=r[3],
+                region={"province": r[4], "city": r[5], "county": r[6]},
+                reports=r[7],
+                years=sorted(int(y) for y in (r[8] or "").split(",") if y),
+            )
+            for r in rows
+        ]
+
+
+def _fields(doc: ReportDocument, scope: str | None) -> list[tuple[str, str]]:
+    """The (section, original text) pairs a query searched, in display order."""
+    if scope == SCOPE_TITLE:
+        return [(SCOPE_TITLE, doc.title)]
+    if scope:
+        return [(scope, doc.section_text(scope))]
+    keys = [k for k in SECTION_KEYS if any(s.key == k for s in doc.sections)]
+    return [(SCOPE_TITLE, doc.title), *((k, doc.section_text(k)) for k in keys)]
+
+
+def _cursor_after(cursor: str | None, sort: str) -> tuple[float, int] | None:
+    if cursor is None:
+        return None
+    values = decode_cursor(cursor)
+    if (
+        len(values) != 3
+        or values[0] != sort
+        or not isinstance(values[1], int | float)
+        or not isinstance(values[2], int)
+        or isinstance(values[2], bool)
+    ):
+        raise QueryError("this cursor belongs to a different query or sort; start again without it", "cursor")
+    return float(values[1]), int(values[2])
+
+
+def _page(keys: np.ndarray, ids: np.ndarray, size: int, after: tuple[float, int] | None) -> tuple[np.ndarray, bool]:
+    """Positions of the next ``size`` results in (key, rowid) order after the cursor, and whether more follow."""
+    candidates = np.arange(len(ids))
+    if after is not None:
+        key, rowid = after
+        candidates = np.flatnonzero((keys > key) | ((keys == key) & (ids > rowid)))
+    if candidates.size > 4 * (size + 1):
+        # Only the smallest keys can be on the page: cut to them before the full sort.
+        kth = np.partition(keys[candidates], size)[size]
+        candidates = candidates[keys[candidates] <= kth]
+    order = np.lexsort((ids[candidates], keys[candidates]))
+    chosen = candidates[order]
+    return chosen[:size], chosen.size > size
+
+
+def _unlink_db(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
+
+
+def _retire_wal(path: Path) -> None:
+    """Fold the WAL into the old file and leave WAL mode, so no stale -wal can meet the replacement."""
+    if not path.exists():
+        return
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+    except sqlite3.Error as exc:  # another process still reads it; it keeps its snapshot
+        log.warning("could not leave WAL mode on %s before replacing it: %s", path, exc)
+    finally:
+        conn.close()

@@ -1,0 +1,110 @@
+"""The whole data line on real parts: demo site (HTTP on 127.0.0.1) → crawl → WARC archive → parse →
+SQLite store → Flask API. Expected values come from the demo site's own truth, not from the pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.catalog import Catalog
+from crawler.run import crawl
+from demo.site import DemoSite, expected_reports
+from indexer.document import report_id
+from indexer.pipeline import index_archive
+from nianbao.demo_run import DEMO_COLUMN
+from nianbao.settings import Settings, load_settings
+from service.app import create_app
+from store import open_store
+from store.query import build_search
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[DemoSite]:
+    with DemoSite() as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def pipeline(site: DemoSite, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("data")
+    settings = load_settings(env={}, data_dir=data, crawl_delay=0.0, request_timeout=5.0)
+    summary = crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
+    assert not summary.failed, summary.describe()
+    stats = index_archive(settings)
+    assert stats.indexed > 0, stats.describe()
+    return settings
+
+
+def test_every_report_on_the_site_is_indexed_with_its_true_numbers(site: DemoSite, pipeline: Settings) -> None:
+    truth = expected_reports()
+    with open_store(pipeline) as store:
+        indexed = {doc.provenance.url: doc for doc in store.iter_documents()}
+        for expected in truth:
+            url = site.url.rstrip("/") + expected.path if hasattr(expected, "path") else expected.url
+            doc = indexed.get(url) or store.get(report_id(url))
+            assert doc is not None, f"report {url} ({expected.agency}) was not indexed"
+            assert doc.year == expected.year, url
+            for key, value in expected.metrics.items():
+                if value is not None:
+                    assert doc.metrics.get(key) == pytest.approx(value), (url, key)
+        # Non-report pages (news, notices, the 公开指南) are archived but not indexed as reports.
+        assert len(indexed) == len(truth)
+
+
+def test_reindex_rebuilds_the_same_store_from_the_archive_alone(pipeline: Settings) -> None:
+    with open_store(pipeline) as store:
+        before = {d.id: d.to_dict() for d in store.iter_documents()}
+    index_archive(pipeline, rebuild=True)
+    with open_store(pipeline) as store:
+        after = {d.id: d.to_dict() for d in store.iter_documents()}
+    assert after == before
+
+
+def test_indexing_again_parses_nothing_new(pipeline: Settings) -> None:
+    stats = index_archive(pipeline)
+    assert stats.indexed == 0 and stats.already_indexed > 0
+
+
+def test_search_api_answers_the_quickstart_query(pipeline: Settings) -> None:
+    client = create_app(pipeline).test_client()
+    resp = client.get("/api/v1/search", query_string={"q": "依申请公开", "size": 50})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    agencies = {hit["agency"]["normalized_name"] or hit["agency"]["name"] for hit in body["hits"]}
+    assert len(agencies) >= 5
+    for hit in body["hits"]:
+        assert any("<mark>" in frag["text"] for frag in hit["fragments"]), hit["id"]
+    facet_names = {f["name"] for f in body["facets"]}
+    assert {"year", "county"} <= facet_names
+    with open_store(pipeline) as store:
+        assert body["total"] == store.search(build_search("依申请公开")).total
+
+
+def test_a_silent_edit_becomes_a_second_capture_and_updates_the_report(site: DemoSite, pipeline: Settings) -> None:
+    site.set_version(2)
+    try:
+        crawl(pipeline, url=site.url.rstrip("/") + DEMO_COLUMN)
+        index_archive(pipeline)
+    finally:
+        site.set_version(1)
+    with Catalog(pipeline.catalog_path) as catalog:
+        changed = [c for c in catalog.report_captures() if len(catalog.captures_of(c.url)) >= 2]
+        versions = {c.url: {x.digest for x in catalog.captures_of(c.url) if x.revisit_of is None} for c in changed}
+    assert any(len(digests) >= 2 for digests in versions.values()), "the edited page should have two versions"
+
+
+def test_cli_parse_prints_json_lines(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from nianbao.cli import main
+
+    report = Path(__file__).parent.parent / "demo" / "data"
+    seeds = sorted(report.rglob("*.txt"))[:2]
+    assert seeds, "demo/data should carry the seed reports"
+    result = CliRunner().invoke(main, ["parse", *map(str, seeds)])
+    assert result.exit_code == 0, result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("{")]) == len(seeds)
+    missing = CliRunner().invoke(main, ["parse", str(tmp_path / "nope.txt")])
+    assert missing.exit_code != 0

@@ -1,0 +1,134 @@
+"""Archived originals, captures and diffs, from a real WARC archive and crawl catalogue."""
+
+from __future__ import annotations
+
+import difflib
+from datetime import UTC, datetime
+
+import pytest
+from test_service_data import build_documents, make_settings, make_store
+
+from crawler.archive import HttpRequest, HttpResponse, WarcArchive, payload_digest
+from crawler.catalog import Catalog
+from service.app import create_app
+
+OLD = "<html><body><h1>鲁山县2024年报告</h1><p>本年度收到依申请公开申请10件。</p><p>不变的一段。</p></body></html>"
+NEW = "<html><body><h1>鲁山县2024年报告</h1><p>本年度收到依申请公开申请12件。</p><p>不变的一段。</p></body></html>"
+CONTENT_TYPE = "text/html; charset=utf-8"
+
+
+def _archive(settings, url: str, bodies: list[bytes]) -> list:
+    catalog = Catalog(settings.catalog_path)
+    captures = []
+    with WarcArchive(settings.archive_dir, settings.warc_max_bytes) as warc:
+        for day, body in enumerate(bodies, start=1):
+            ref = warc.write_response(
+                HttpRequest("GET", url, [("User-Agent", "test")]),
+                HttpResponse(200, "OK", "HTTP/1.1", [("Content-Type", CONTENT_TYPE)]),
+                body,
+                {},
+                datetime(2025, 3, day, tzinfo=UTC),
+            )
+            warc.sync()
+            captures.append(
+                catalog.add_capture(
+                    ref,
+                    url=url,
+                    status=200,
+                    content_type=CONTENT_TYPE,
+                    source_id="lushan",
+                    region="河南省/平顶山市/鲁山县",
+                    kind="report",
+                    parent_url=None,
+                    title="年报",
+                    revisit_of=None,
+                    run_id=None,
+                )
+            )
+    catalog.close()
+    return captures
+
+
+@pytest.fixture()
+def setup(tmp_path):
+    settings = make_settings(tmp_path)
+    docs = build_documents()
+    doc, other = docs[0], docs[1]
+    captures = _archive(settings, doc.provenance.url, [OLD.encode(), NEW.encode()])
+    other_capture = _archive(settings, other.provenance.url, [b"<p>other</p>"])[0]
+    doc.provenance.digest = payload_digest(NEW.encode())
+    store = make_store(tmp_path / "index.sqlite3", [doc, other, docs[2]])
+    client = create_app(settings, store=store).test_client()
+    yield client, doc, captures, other_capture, docs[2]
+    store.close()
+
+
+def test_original_is_the_archived_bytes_of_the_indexed_capture(setup):
+    client, doc, captures, _, _ = setup
+    resp = client.get(f"/api/v1/reports/{doc.id}/original")
+    assert resp.status_code == 200
+    assert resp.data == NEW.encode()
+    assert resp.headers["Content-Type"] == CONTENT_TYPE
+    assert resp.headers["X-Archive-Capture"] == str(captures[1].id)
+    assert "sandbox" in resp.headers["Content-Security-Policy"]
+
+
+def test_captures_lists_every_capture(setup):
+    client, doc, captures, other, _ = setup
+    body = client.get(f"/api/v1/reports/{doc.id}/captures").get_json()
+    assert body["url"] == doc.provenance.url
+    assert [c["id"] for c in body["captures"]] == [str(c.id) for c in captures]
+    assert [c["current"] for c in body["captures"]] == [False, True]
+    assert all(c["digest"] == cap.digest for c, cap in zip(body["captures"], captures, strict=True))
+    assert str(other.id) not in {c["id"] for c in body["captures"]}
+
+
+def test_diff_between_two_captures(setup):
+    client, doc, captures, _, _ = setup
+    resp = client.get(f"/api/v1/reports/{doc.id}/diff", query_string={"from": captures[0].id, "to": captures[1].id})
+    assert resp.status_code == 200
+    body = resp.get_json()
+    assert body["changed"] is True
+    changed = [
+        line
+        for line in difflib.ndiff(["本年度收到依申请公开申请10件。"], ["本年度收到依申请公开申请12件。"])
+        if line[:1] in "+-"
+    ]
+    assert all(line.replace(" ", "", 1) in body["diff"].replace(" ", "") for line in changed)
+    assert "-本年度收到依申请公开申请10件。" in body["diff"]
+    assert "+本年度收到依申请公开申请12件。" in body["diff"]
+    assert "不变的一段" not in [line[1:] for line in body["diff"].splitlines() if line[:1] in "+-"]
+    same = client.get(f"/api/v1/reports/{doc.id}/diff", query_string={"from": captures[1].id, "to": captures[1].id})
+    assert same.get_json() == {
+        "report_id": doc.id,
+        "from": str(captures[1].id),
+        "to": str(captures[1].id),
+        "changed": False,
+        "diff": "",
+    }
+
+
+def test_diff_errors(setup):
+    client, doc, captures, other, _ = setup
+    foreign = client.get(f"/api/v1/reports/{doc.id}/diff", query_string={"from": other.id, "to": captures[1].id})
+    assert foreign.status_code == 404  # another URL's capture is not this report's
+    assert "from" in foreign.get_json()["error"]["fields"]
+    missing = client.get(f"/api/v1/reports/{doc.id}/diff", query_string={"to": captures[1].id})
+    assert missing.status_code == 400 and "from" in missing.get_json()["error"]["fields"]
+
+
+def test_report_without_archived_original_is_404(setup):
+    client, _, _, _, unarchived = setup
+    resp = client.get(f"/api/v1/reports/{unarchived.id}/original")
+    assert resp.status_code == 404
+    assert "no archived original" in resp.get_json()["error"]["reason"]
+    assert client.get(f"/api/v1/reports/{unarchived.id}/captures").get_json()["captures"] == []
+
+
+def test_missing_warc_file_is_a_clean_error(setup, tmp_path):
+    client, doc, _, _, _ = setup
+    for warc in (tmp_path / "data" / "archive").glob("*.warc*"):
+        warc.unlink()
+    resp = client.get(f"/api/v1/reports/{doc.id}/original")
+    assert resp.status_code == 503
+    assert "cannot be read" in resp.get_json()["error"]["reason"]

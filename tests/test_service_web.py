@@ -1,0 +1,205 @@
+"""The server-rendered pages (HTML parsed with BeautifulSoup) and the offline API docs page."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from bs4 import BeautifulSoup
+from test_service_data import build_documents, make_settings, make_store
+
+from indexer import catalogue
+from service.app import create_app
+from service.present import safe_fragment, sparkline
+from store import analysis
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return build_documents()
+
+
+@pytest.fixture(scope="module")
+def client(docs, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("web")
+    store = make_store(tmp / "index.sqlite3", docs)
+    yield create_app(make_settings(tmp, rate_limit_per_minute=0), store=store).test_client()
+    store.close()
+
+
+def page(client, url: str, status: int = 200) -> BeautifulSoup:
+    resp = client.get(url)
+    assert resp.status_code == status, resp.data[:500]
+    assert resp.mimetype == "text/html"
+    return BeautifulSoup(resp.data, "html.parser")
+
+
+def matching(docs, phrase):
+    return [
+        d
+        for d in docs
+        if analysis.contains(d.title, phrase) or any(analysis.contains(s.text, phrase) for s in d.sections)
+    ]
+
+
+def facet_link(soup: BeautifulSoup, facet: str, value: str):
+    return soup.select_one(f'section[data-facet="{facet}"] a[data-value="{value}"]')
+
+
+def test_search_page_shows_hits_fragments_and_facets(client, docs):
+    expected = matching(docs, "依申请公开")
+    soup = page(client, "/?q=依申请公开")
+    assert soup.select_one("#total").text == str(len(expected))
+    hits = soup.select("li.hit")
+    assert len(hits) == min(20, len(expected))
+    for hit in hits:
+        marks = hit.select("p.fragment mark")
+        assert marks and all(m.text == "依申请公开" for m in marks)
+        assert hit.select_one(".section-name").text.strip()
+    assert soup.select_one('section[data-facet="county"] h3').text.startswith("区县")
+
+
+def test_facet_clicks_narrow_and_combine(client, docs):
+    expected = matching(docs, "依申请公开")
+    soup = page(client, "/?q=依申请公开")
+    link = facet_link(soup, "county", "鲁山县")
+    count = int(link.select_one(".count").text)
+    assert count == sum(d.region.county == "鲁山县" for d in expected)
+    narrowed = page(client, link["href"])
+    assert narrowed.select_one("#total").text == str(count)
+    assert "selected" in facet_link(narrowed, "county", "鲁山县")["class"]
+    # A second value of the same facet widens (OR); a value of another facet narrows (AND).
+    both = page(client, facet_link(narrowed, "county", "叶县")["href"])
+    assert both.select_one("#total").text == str(sum(d.region.county in ("鲁山县", "叶县") for d in expected))
+    year = page(client, facet_link(both, "year", "2024")["href"])
+    assert year.select_one("#total").text == str(
+        sum(d.region.county in ("鲁山县", "叶县") and d.year == 2024 for d in expected)
+    )
+    # Clicking a selected value removes it again.
+    back = page(client, facet_link(year, "year", "2024")["href"])
+    assert back.select_one("#total").text == both.select_one("#total").text
+
+
+def test_year_range_and_csv_link_carry_the_query(client, docs):
+    expected = [d for d in docs if 2022 <= d.year <= 2023 and d.region.province == "河南省"]
+    soup = page(client, "/?year_from=2022&year_to=2023&province=河南省&q=")
+    assert soup.select_one("#total").text == str(len(expected))
+    assert soup.select_one("#year_from")["value"] == "2022"
+    href = soup.select_one("#csv")["href"]
+    query = parse_qs(urlsplit(href).query)
+    assert query["format"] == ["csv"] and query["province"] == ["河南省"]
+    resp = client.get(href)
+    rows = list(csv.reader(io.StringIO(resp.data.decode("utf-8").lstrip("\ufeff"))))
+    assert {r[0] for r in rows[1:]} == {d.id for d in expected}
+
+
+def test_next_page_link_follows_the_cursor(client, docs):
+    soup = page(client, "/?sort=-year")
+    first = [a["href"] for a in soup.select("a.hit-title")]
+    second = page(client, soup.select_one("#next")["href"])
+    more = [a["href"] for a in second.select("a.hit-title")]
+    assert len(first) == 20 and more and not set(first) & set(more)
+
+
+def test_invalid_input_shows_a_clear_message(client):
+    soup = page(client, "/?year_from=abc", status=400)
+    assert "year_from" in soup.select_one("#error").text
+    soup = page(client, "/?q=(依申请公开", status=400)
+    assert "')'" in soup.select_one("#error").text
+    soup = page(client, "/?q=<script>alert(1)</script>")
+    assert not soup.select("main script")  # echoed input is escaped, never markup
+    assert soup.select_one("#q")["value"] == "<script>alert(1)</script>"
+
+
+def test_report_page_lays_out_the_three_tables(client, docs):
+    doc = next(d for d in docs if d.check_status == "failed")
+    soup = page(client, f"/reports/{doc.id}")
+    assert soup.select_one("#report-title").text == doc.title
+    headings = [s.select_one("h2").text for s in soup.select("section.metric-table")]
+    assert headings == list(catalogue.TABLE_LABELS.values())
+    cells = {td["data-metric"]: td for td in soup.select("td[data-metric]")}
+    for key, value in doc.metrics.items():
+        assert cells[key].text == ("—" if value is None else f"{value:,}")
+    failed = {k for k, td in cells.items() if "failed" in td.get("class", [])}
+    assert failed == {m.key for m in catalogue.metrics() if m.row == "outcomes.disclosed"}
+    # Row and column headers carry the catalogue's Chinese labels.
+    table = soup.select_one("#table-applications table")
+    assert [th.text for th in table.select("thead th")][1:] == [label for _, label in catalogue.APPLICANT_COLUMNS]
+    assert "（一）予以公开" in [th.text for th in table.select("tbody th")]
+    assert soup.select_one("#checks tr.check-failed")
+    assert [h.text for h in soup.select("#sections h3")] == [s.title for s in doc.sections]
+    assert soup.select_one("#original")["href"] == f"/api/v1/reports/{doc.id}/original"
+
+
+def test_agency_page_draws_metrics_over_the_years(client, docs):
+    target = next(d for d in docs if d.agency.name == "叶县人民政府")
+    own = sorted((d for d in docs if d.agency.id == target.agency.id), key=lambda d: d.year)
+    soup = page(client, f"/agencies/{target.agency.id}")
+    assert soup.select_one("#agency-name").text == "叶县人民政府"
+    chart = soup.select_one('figure[data-metric="applications.new.total"] svg')
+    assert len(chart.select("circle")) == len(own)
+    points = [tuple(map(float, p.split(","))) for p in chart.select_one("polyline")["points"].split()]
+    values = [d.metrics["applications.new.total"] for d in own]
+    # Higher values are drawn higher (smaller y); x grows with the year.
+    assert [x for x, _ in points] == sorted(x for x, _ in points)
+    for (_, y1), (_, y2), v1, v2 in zip(points, points[1:], values, values[1:], strict=False):
+        assert (y1 > y2) == (v1 < v2) or v1 == v2
+    row = [td.text for td in soup.select("#series tbody tr")[0].select("td")]
+    assert row == [f"{v:,}" for v in values]
+
+
+def test_unknown_pages_are_friendly_404s(client):
+    soup = page(client, "/reports/nope", status=404)
+    assert "nope" in soup.select_one(".error").text
+    page(client, "/agencies/nope", status=404)
+
+
+def test_docs_page_is_offline_and_reads_the_openapi_document(client):
+    soup = page(client, "/api/docs")
+    assert soup.select_one("#docs")["data-spec-url"] == "/api/v1/openapi.json"
+    for tag in soup.select("script[src], link[href]"):
+        url = tag.get("src") or tag.get("href")
+        assert not re.match(r"^(https?:)?//", url), f"external asset {url}"
+        assert client.get(url).status_code == 200
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/search", "/stats", "/reports/{report_id}", "/metrics", "/feed.atom", "/agencies", "/health"):
+        assert f"/api/v1{path}" in spec["paths"]
+
+
+def test_highlight_fragments_are_re_escaped():
+    out = str(safe_fragment("a &lt;b&gt; <mark>依申请</mark><script>x</script>"))
+    assert out == "a &lt;b&gt; <mark>依申请</mark>&lt;script&gt;x&lt;/script&gt;"
+
+
+def test_sparkline_scales_and_skips_unknown_years():
+    chart = sparkline({"2021": 0, "2022": 10, "2023": None, "2024": 5}, width=100, height=50, pad=0)
+    assert [(p["year"], p["x"], p["y"]) for p in chart["points"]] == [
+        ("2021", 0.0, 50.0),
+        ("2022", 33.3, 0.0),
+        ("2024", 100.0, 25.0),
+    ]
+
+
+def test_failed_checks_name_the_cells_they_are_about():
+    from service.present import check_metric_keys
+
+    assert check_metric_keys("balance.natural_person") == {
+        "applications.new.natural_person",
+        "applications.carried_over.natural_person",
+        "outcomes.total.natural_person",
+        "applications.carried_forward.natural_person",
+    }
+    assert check_metric_keys("columns.applications.new") == {
+        f"applications.new.{c}" for c in catalogue.APPLICANT_COLUMN_KEYS
+    }
+    outcome_total = check_metric_keys("outcomes.total")
+    assert "outcomes.total.total" in outcome_total and "outcomes.withheld.state_secret.total" in outcome_total
+    assert "outcomes.withheld.total.total" not in outcome_total  # a derived subtotal is not part of the sum
+    assert all(k.endswith(".total") for k in outcome_total)
+    assert check_metric_keys("review.litigation.direct") == {
+        f"litigation.direct.{c}" for c in ("upheld", "corrected", "other", "pending", "total")
+    }

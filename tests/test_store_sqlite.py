@@ -1,0 +1,581 @@
+"""The embedded SQLite/FTS5 store against brute force: every expectation is computed from the documents
+with ``store.query.matches`` / ``store.analysis.contains`` and plain Python, never written down by hand."""
+
+from __future__ import annotations
+
+import html
+import random
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indexer.document import SECTION_KEYS, Agency, Region, ReportDocument, Section
+from store import sqlite_store
+from store.base import Store
+from store.query import (
+    DEFAULT_BUCKETS,
+    FACET_FIELDS,
+    And,
+    Node,
+    Not,
+    Or,
+    QueryError,
+    Term,
+    build_aggregation,
+    build_search,
+    matches,
+    parse_q,
+    terms,
+)
+from store.sqlite_store import SqliteStore
+
+# -- a varied corpus --------------------------------------------------------------------------------
+
+PLACES = [
+    ("河南省", "平顶山市", "鲁山县"),
+    ("河南省", "平顶山市", "郏县"),
+    ("河南省", "郑州市", "中牟县"),
+    ("广东省", "广州市", "从化区"),
+    ("广东省", "深圳市", ""),
+]
+AGENCIES = [("人民政府", "县"), ("办公厅", "市"), ("部门", "县"), ("乡镇街道", "乡镇")]
+SNIPPETS = [
+    "本年度依申请公开政府信息",
+    "依申请 公开",  # stray space inside a word (extraction noise)
+    "依申请，公开",  # punctuation: not the phrase
+    "行政复议1件",
+    "行政复 议",
+    "复、议",
+    "复查议",
+    "行政诉讼0件",
+    "收费0.5万元",
+    "收费金额1,234元",
+    "ＩＳＯ９００１认证",
+    "iso90011",
+    "covid-19防控",
+    "本机关不掌握相关政府信息",
+    "不掌握",
+    "平台建设进一步加强",
+    "公开",
+    "政府 信息",
+    "<b>&amp;",
+]
+METRIC_KEYS = ["applications.new.total", "outcomes.disclosed.total", "review.total", "active.fees.amount_wan"]
+
+
+def make_doc(i: int, rng: random.Random) -> ReportDocument:
+    province, city, county = rng.choice(PLACES)
+    agency_type, level = rng.choice(AGENCIES)
+    name = f"{county or city}{agency_type}{i % 3}"
+    sections = []
+    for key in rng.sample(list(SECTION_KEYS), rng.randint(1, 4)):
+        text = "。".join(rng.sample(SNIPPETS, rng.randint(1, 4)))
+        sections.append(Section(key=key, title=key, text=text))
+    metrics: dict[str, float | int | None] = {}
+    for key in METRIC_KEYS:
+        roll = rng.random()
+        if roll < 0.15:
+            metrics[key] = None
+        elif roll < 0.85:
+            metrics[key] = (
+                round(rng.uniform(0, 200), 1) if key.endswith("wan") else rng.choice([0, 1, 5, 9, 10, 42, 99, 100, 250])
+            )
+    year = rng.choice([2019, 2020, 2021, 2022, 2023, None])
+    return ReportDocument(
+        id=f"r{i:04d}",
+        title=f"{name}{year or ''}年政府信息公开工作年度报告" + rng.choice(["", "（复议）", "ＩＳＯ"]),
+        agency=Agency(name=name, normalized_name=name, type=agency_type, level=level, id=f"a{hash(name) % 997}"),
+        region=Region(province=province, city=city, county=county),
+        year=year,
+        published=None if rng.random() < 0.1 else f"{(year or 2024) + 1}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+        template=rng.choice(["2021", "2019"]),
+        source_format=rng.choice(["html", "pdf"]),
+        sections=sections,
+        metrics=metrics,
+        check_status=rng.choice(["ok", "failed", "incomplete"]),
+        flags=rng.sample(["pre2019", "needs_ocr", "scanned"], rng.randint(0, 2)),
+        removed=rng.random() < 0.1,
+    )
+
+
+def make_corpus(n: int = 120, seed: int = 7) -> list[ReportDocument]:
+    rng = random.Random(seed)
+    return [make_doc(i, rng) for i in range(n)]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[ReportDocument]:
+    return make_corpus()
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, corpus: list[ReportDocument]) -> SqliteStore:
+    st_ = SqliteStore(tmp_path_factory.mktemp("sqlite") / "index.sqlite3")
+    stats = st_.index(corpus)
+    assert stats.indexed == len(corpus) and stats.failed == 0
+    yield st_
+    st_.close()
+
+
+# -- the oracle ---------------------------------------------------------------------------------------
+
+
+def field_texts(doc: ReportDocument, scope: str | None) -> list[str]:
+    if scope == "title":
+        return [doc.title]
+    if scope:
+        return [doc.section_text(scope)]
+    return [doc.title, *(doc.section_text(k) for k in SECTION_KEYS)]
+
+
+def doc_matches(node: Node | None, doc: ReportDocument, scope: str | None = None) -> bool:
+    """A term matches when it is contained in one of the searched fields; the tree combines terms."""
+    if node is None:
+        return True
+    if isinstance(node, Term):
+        return any(matches(node, text) for text in field_texts(doc, scope))
+    if isinstance(node, Not):
+        return not doc_matches(node.item, doc, scope)
+    if isinstance(node, And):
+        return all(doc_matches(i, doc, scope) for i in node.items)
+    assert isinstance(node, Or)
+    return any(doc_matches(i, doc, scope) for i in node.items)
+
+
+def facet_values(doc: ReportDocument, name: str) -> list[str]:
+    obj: object = doc
+    for part in FACET_FIELDS[name].split("."):
+        obj = getattr(obj, part)
+    if isinstance(obj, bool):
+        return ["true" if obj else "false"]
+    if isinstance(obj, list):
+        return [str(v) for v in obj]
+    return [] if obj in (None, "") else [str(obj)]
+
+
+def expected_ids(docs: list[ReportDocument], q: str, scope: str | None = None, **kw: object) -> set[str]:
+    query = build_search(q, section=scope, **kw)  # type: ignore[arg-type]
+    return {d.id for d in docs if passes(d, query)}
+
+
+def passes(doc: ReportDocument, query, skip: str | None = None) -> bool:
+    if not doc_matches(query.tree, doc, query.scope):
+        return False
+    for name, values in query.filters.items():
+        if name != skip and not set(facet_values(doc, name)) & set(values):
+            return False
+    if skip != "year":
+        if query.year_from is not None and (doc.year is None or doc.year < query.year_from):
+            return False
+        if query.year_to is not None and (doc.year is None or doc.year > query.year_to):
+            return False
+    return all(c.test(doc.metrics.get(c.key)) for c in query.conditions)
+
+
+def all_hits(store: Store, **kw: object) -> list[str]:
+    """Every id of a search, paging with the cursor."""
+    ids: list[str] = []
+    cursor = None
+    while True:
+        result = store.search(build_search(size=7, cursor=cursor, facets=[], **kw))  # type: ignore[arg-type]
+        ids.extend(h.id for h in result.hits)
+        cursor = result.next_cursor
+        if cursor is None:
+            assert len(ids) == result.total
+            return ids
+
+
+# -- phrase semantics ------------------------------------------------------------------------------------
+
+PHRASES = [
+    "复",  # 1 character: a prefix query on the token stream
+    "议",
+    "公",
+    "复议",  # 2 characters
+    "收费",
+    "诉讼",
+    "依申请公开",  # 5 characters
+    "本机关不掌握相关政府信息",
+    "不掌握相关",
+    "复、议",  # an ideograph pair that must NOT be joined
+    "iso9001认证",  # mixed script
+    "ＩＳＯ９００１",  # full-width
+    "iso9001",
+    "0.5万元",
+    "1,234",
+    "covid-19",
+    "政府 信息",
+    "年度报告",
+]
+
+
+@pytest.mark.parametrize("q", PHRASES)
+def test_phrase_matches_exactly_where_the_text_contains_it(store: SqliteStore, corpus: list[ReportDocument], q: str):
+    expected = expected_ids(corpus, q)
+    assert 0 < len(expected) < len(corpus) or q in ("公", "年度报告", "政府 信息")  # the corpus discriminates
+    result = store.search(build_search(q, size=100, facets=[]))
+    assert result.total == len(expected)
+    assert set(all_hits(store, q=q)) == expected
+
+
+def test_joinedness_distinguishes_spaces_from_punctuation(store: SqliteStore, corpus: list[ReportDocument]):
+    with_space = {d.id for d in corpus if "依申请 公开" in d.full_text()}
+    with_comma_only = {
+        d.id for d in corpus if "依申请，公开" in d.full_text() and "依申请公开" not in d.full_text().replace(" ", "")
+    }
+    hits = set(all_hits(store, q="依申请公开"))
+    assert with_space and with_space <= hits
+    assert with_comma_only and not (with_comma_only & hits)
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "复议 OR 诉讼",
+        "依申请公开 -收费",
+        "(复议 OR 诉讼) 公开 -iso9001",
+        '"政府 信息" 平台建设',
+        "复 -复议",
+        "依申请公开 -(收费 OR 复议)",
+        "公开 -(-复议)",
+        "公开 -(-复议 -诉讼)",
+    ],
+)
+def test_boolean_queries(store: SqliteStore, corpus: list[ReportDocument], q: str):
+    assert set(all_hits(store, q=q)) == expected_ids(corpus, q)
+
+
+@pytest.mark.parametrize("scope", ["title", "overview", "review", "problems", "overview.application"])
+@pytest.mark.parametrize("q", ["复议", "公开", "iso9001"])
+def test_section_scope(store: SqliteStore, corpus: list[ReportDocument], q: str, scope: str):
+    assert set(all_hits(store, q=q, section=scope)) == expected_ids(corpus, q, scope)
+
+
+# -- filters, facets, metrics -----------------------------------------------------------------------------
+
+FILTER_CASES = [
+    {"q": "", "filters": {"province": ["河南省"]}},
+    {"q": "公开", "filters": {"county": ["鲁山县", "郏县"], "year": ["2021", "2022"]}},
+    {"q": "复", "filters": {"flags": ["needs_ocr"], "check_status": ["ok", "failed"]}},
+    {"q": "", "filters": {"removed": ["true"]}},
+    {"q": "公开", "filters": {"removed": ["false"], "agency_type": ["部门"]}, "year_from": 2020, "year_to": 2022},
+    {"q": "", "metric": ["applications.new.total >= 10"]},
+    {"q": "依申请公开", "metric": ["applications.new.total < 10", "review.total != 0"]},
+    {"q": "", "metric": ["active.fees.amount_wan > 50.5"], "filters": {"level": ["县"]}},
+    {"q": "", "metric": ["review.total = 42"]},
+]
+
+
+@pytest.mark.parametrize("case", FILTER_CASES)
+def test_filters_and_multiselect_facet_counts(store: SqliteStore, corpus: list[ReportDocument], case: dict):
+    facets = ["province", "county", "year", "flags", "removed", "check_status", "agency_type", "level"]
+    query = build_search(facets=facets, size=100, **case)
+    result = store.search(query)
+    expected = {d.id for d in corpus if passes(d, query)}
+    assert result.total == len(expected)
+    assert {h.id for h in result.hits} == expected
+    assert [f.name for f in result.facets] == facets
+    for facet in result.facets:
+        assert not facet.timed_out
+        counts: Counter[str] = Counter()
+        for d in corpus:
+            if passes(d, query, skip=facet.name):  # multi-select: a facet ignores its own filter
+                counts.update(set(facet_values(d, facet.name)))
+        selected = set(query.filters.get(facet.name, ()))
+        want = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        want += [(v, 0) for v in sorted(selected) if v not in counts]
+        assert [(v.value, v.count) for v in facet.values] == want
+        assert {v.value for v in facet.values if v.selected} == selected
+
+
+def test_metric_bucket_facets(store: SqliteStore, corpus: list[ReportDocument]):
+    query = build_search("公开", metric_facets=["applications.new.total", "active.fees.amount_wan"], facets=[])
+    result = store.search(query)
+    for facet in result.facets:
+        hits = [d for d in corpus if passes(d, query)]
+        want = []
+        for bucket in DEFAULT_BUCKETS:
+            n = 0
+            for d in hits:
+                v = d.metrics.get(facet.name)
+                if (
+                    v is not None
+                    and (bucket.low is None or v >= bucket.low)
+                    and (bucket.high is None or v < bucket.high)
+                ):
+                    n += 1
+            want.append((bucket.label, n))
+        assert [(v.value, v.count) for v in facet.values] == want
+        assert sum(c for _, c in want) > 0
+
+
+@pytest.mark.parametrize(
+    ("group_by", "q"),
+    [(["year"], ""), (["province", "city"], "公开"), (["agency_type"], "复议"), ([], ""), (["county", "year"], "")],
+)
+def test_aggregations(store: SqliteStore, corpus: list[ReportDocument], group_by: list[str], q: str):
+    search = build_search(q, filters={"removed": ["false"]})
+    keys = ["applications.new.total", "active.fees.amount_wan"]
+    fns = ["sum", "avg", "min", "max", "count"]
+    result = store.aggregate(build_aggregation(search, keys, fns, group_by))
+    groups: dict[tuple, list[ReportDocument]] = defaultdict(list)
+    for d in corpus:
+        if passes(d, search):
+            key = []
+            for g in group_by:
+                vals = facet_values(d, {"year": "year"}.get(g, g))
+                key.append((int(vals[0]) if g == "year" else vals[0]) if vals else None)
+            groups[tuple(key)].append(d)
+    got = {tuple(r.group[g] for g in group_by): r for r in result.rows}
+    assert set(got) == set(groups)
+    for key, docs in groups.items():
+        row = got[key]
+        assert row.count == len(docs)
+        for metric in keys:
+            values = [d.metrics[metric] for d in docs if d.metrics.get(metric) is not None]
+            want = {
+                "sum": sum(values) if values else None,
+                "avg": sum(values) / len(values) if values else None,
+                "min": min(values) if values else None,
+                "max": max(values) if values else None,
+                "count": len(values),
+            }
+            for fn in fns:
+                assert row.values[f"{fn}:{metric}"] == pytest.approx(want[fn]), (key, fn, metric)
+
+
+# -- sorting and paging --------------------------------------------------------------------------------------
+
+
+def _sort_value(doc: ReportDocument, sort: str) -> float | None:
+    bare = sort.lstrip("-")
+    if bare == "year":
+        return doc.year
+    if bare == "published":
+        return float(doc.published.replace("-", "")) if doc.published else None
+    return doc.metrics.get(bare[len("metric:") :])
+
+
+@pytest.mark.parametrize(
+    "sort", ["year", "-year", "published", "-published", "metric:applications.new.total", "-metric:review.total"]
+)
+@pytest.mark.parametrize("q", ["", "公开"])
+def test_sort_orders_with_nulls_last_and_cursor_paging(
+    store: SqliteStore, corpus: list[ReportDocument], sort: str, q: str
+):
+    ids = all_hits(store, q=q, sort=sort)
+    expected = expected_ids(corpus, q)
+    assert len(ids) == len(set(ids)) == len(expected) and set(ids) == expected  # no duplicates, no gaps
+    by_id = {d.id: d for d in corpus}
+    values = [_sort_value(by_id[i], sort) for i in ids]
+    known = [v for v in values if v is not None]
+    assert values == known + [None] * (len(values) - len(known))  # nulls last
+    assert known == sorted(known, reverse=sort.startswith("-"))
+
+
+def test_relevance_scores_descend_and_page_completely(store: SqliteStore, corpus: list[ReportDocument]):
+    first = store.search(build_search("复议 OR 公开", size=100, facets=[]))
+    scores = [h.score for h in first.hits]
+    assert all(s is not None for s in scores) and scores == sorted(scores, reverse=True)
+    assert len(set(scores)) > 1
+    ids = all_hits(store, q="复议 OR 公开")
+    assert ids[: len(first.hits)] == [h.id for h in first.hits]
+    assert len(ids) == len(set(ids)) and set(ids) == expected_ids(corpus, "复议 OR 公开")
+
+
+def test_relevance_over_too_many_matches_falls_back_to_newest_first(
+    store: SqliteStore, corpus: list[ReportDocument], monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(sqlite_store, "RANK_LIMIT", 3)
+    store._matches.clear()
+    ids = all_hits(store, q="公开")
+    assert set(ids) == expected_ids(corpus, "公开")
+    by_id = {d.id: d for d in corpus}
+    known = [_sort_value(by_id[i], "published") for i in ids if by_id[i].published]
+    assert known == sorted(known, reverse=True)
+    store._matches.clear()
+
+
+def test_bad_cursor_and_foreign_cursor_are_query_errors(store: SqliteStore):
+    with pytest.raises(QueryError):
+        store.search(build_search("公开", cursor="bm90IGpzb24"))
+    page = store.search(build_search("", sort="year", size=2))
+    assert page.next_cursor
+    with pytest.raises(QueryError) as exc:
+        store.search(build_search("", sort="-year", size=2, cursor=page.next_cursor))
+    assert exc.value.field == "cursor"
+
+
+def test_page_size_is_respected(store: SqliteStore):
+    result = store.search(build_search("", size=5))
+    assert len(result.hits) == 5 and result.total > 5 and result.next_cursor
+
+
+# -- highlighting -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("q", ["复议", "依申请公开", "iso9001", "复 OR 收费", "0.5万元", "复、议", "公开 -收费"])
+def test_highlight_fragments_mark_only_matches_of_the_original_text(
+    store: SqliteStore, corpus: list[ReportDocument], q: str
+):
+    by_id = {d.id: d for d in corpus}
+    positive = terms(parse_q(q))
+    result = store.search(build_search(q, size=100, facets=[]))
+    assert result.hits
+    for hit in result.hits:
+        doc = by_id[hit.id]
+        assert hit.fragments, hit.id  # every hit matched somewhere it can show
+        for frag in hit.fragments:
+            original = doc.title if frag.section == "title" else doc.section_text(frag.section)
+            marked = re.findall(r"<mark>(.*?)</mark>", frag.text)
+            assert marked
+            for m in marked:
+                assert any(matches(t, html.unescape(m)) for t in positive), m
+            plain = html.unescape(frag.text.replace("<mark>", "").replace("</mark>", ""))
+            assert plain in original
+            assert "<" not in re.sub(r"</?mark>", "", frag.text)  # everything else escaped
+
+
+def test_highlight_off_and_scope_limits_fragments(store: SqliteStore):
+    assert all(not h.fragments for h in store.search(build_search("公开", highlight=False)).hits)
+    for hit in store.search(build_search("公开", section="problems", size=50)).hits:
+        assert {f.section for f in hit.fragments} == {"problems"}
+
+
+# -- documents, writes, rebuild ----------------------------------------------------------------------------------
+
+
+def test_get_count_iter_and_agencies(store: SqliteStore, corpus: list[ReportDocument]):
+    assert store.count() == len(corpus)
+    assert store.get(corpus[5].id) == corpus[5]
+    assert store.get("missing") is None
+    assert [d.id for d in store.iter_documents()] == [d.id for d in corpus]
+    summaries = store.agencies("鲁山县")
+    expected = {d.agency.id for d in corpus if "鲁山县" in d.agency.normalized_name}
+    assert {a.id for a in summaries} == expected
+    for a in summaries:
+        docs = [d for d in corpus if d.agency.id == a.id]
+        assert a.reports == len(docs)
+        assert a.years == sorted({d.year for d in docs if d.year is not None})
+    assert isinstance(store, Store)
+
+
+def test_index_is_idempotent_and_replaces_changed_documents(tmp_path: Path):
+    docs = make_corpus(30, seed=3)
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    assert st_.index(docs).indexed == 30
+    again = st_.index(docs)
+    assert (again.indexed, again.unchanged) == (0, 30)
+    assert st_.count() == 30
+    changed = docs[0]
+    old_text = changed.sections[0].text
+    changed.sections[0].text = "全新的内容：网格化治理"
+    for s in changed.sections[1:]:
+        s.text = "其他"
+    changed.title = "标题"
+    assert st_.index([changed]).indexed == 1
+    assert st_.count() == 30
+    assert {h.id for h in st_.search(build_search("网格化治理")).hits} == {changed.id}
+    still = {d.id for d in docs if any(matches(Term(old_text[:4]), t) for t in field_texts(d, None))}
+    assert set(all_hits(st_, q=old_text[:4])) == still
+    assert st_.get(changed.id) == changed
+    assert st_.delete([changed.id, "nope"]) == 1
+    assert st_.search(build_search("网格化治理")).total == 0
+    assert st_.count() == 29
+    st_.close()
+
+
+def test_bad_documents_fail_alone(tmp_path: Path):
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    good = make_corpus(3, seed=1)
+    bad_metric = make_corpus(1, seed=2)[0]
+    bad_metric.id = "bad"
+    bad_metric.metrics = {"applications.new.total": "many"}
+    unknown = make_corpus(1, seed=4)[0]
+    unknown.id = "unknown-metric"
+    unknown.metrics = {"no.such.metric": 3}
+    stats = st_.index([good[0], ReportDocument(id=""), bad_metric, good[1], unknown, good[2]])
+    assert (stats.indexed, stats.failed) == (4, 2)
+    assert any("bad" in e for e in stats.errors) and any("no.such.metric" in e for e in stats.errors)
+    assert st_.count() == 4
+    st_.close()
+
+
+def test_rebuild_replaces_atomically_and_keeps_old_on_failure(tmp_path: Path):
+    path = tmp_path / "i.sqlite3"
+    docs = make_corpus(40, seed=5)
+    st_ = SqliteStore(path)
+    st_.index(docs[:10])
+    with pytest.raises(RuntimeError), st_.rebuild() as fresh:
+        fresh.index(docs)
+        raise RuntimeError("parser crashed")
+    assert st_.count() == 10  # untouched
+    with st_.rebuild() as fresh:
+        fresh.index(docs[10:])
+        assert st_.count() == 10  # the old one serves while the new one builds
+    assert st_.count() == 30
+    assert set(all_hits(st_, q="公开")) == {d.id for d in docs[10:] if doc_matches(parse_q("公开"), d)}
+    assert not list(tmp_path.glob("*.rebuild-*"))
+    st_.close()
+    reopened = SqliteStore(path)
+    assert reopened.count() == 30
+    reopened.close()
+
+
+def test_facet_out_of_time_is_reported_not_fatal(store: SqliteStore, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(sqlite_store, "FACET_BUDGET_S", -1.0)
+    result = store.search(build_search("公开"))
+    assert result.total > 0 and result.facets and all(f.timed_out for f in result.facets)
+
+
+def test_unknown_filter_is_a_query_error(store: SqliteStore):
+    from store.query import SearchQuery
+
+    with pytest.raises(QueryError):
+        store.search(SearchQuery(q="公开", filters={"colour": ("red",)}))
+
+
+# -- property: random corpora and queries agree with brute force --------------------------------------------
+
+_ALPHABET = "复议公开申请政府信息ab1 、，。Ａ"
+_words = st.text(alphabet=_ALPHABET, min_size=1, max_size=12)
+_query_words = st.text(alphabet="复议公开申请政府信息ab1Ａ、 ", min_size=1, max_size=4).filter(lambda s: parse_ok(s))
+
+
+def parse_ok(text: str) -> bool:
+    try:
+        return parse_q(f'"{text}"') is not None
+    except QueryError:
+        return False
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(st.tuples(_words, _words), min_size=1, max_size=12),
+    query_parts=st.lists(st.tuples(_query_words, st.sampled_from(["", "-", "OR"])), min_size=1, max_size=3),
+)
+def test_random_corpora_and_queries_agree_with_brute_force(
+    tmp_path_factory: pytest.TempPathFactory, texts, query_parts
+):
+    docs = [
+        ReportDocument(id=f"d{i}", title=title, sections=[Section(key="overview", text=body)], year=2020)
+        for i, (title, body) in enumerate(texts)
+    ]
+    q = ""
+    for word, op in query_parts:
+        q += f' {"-" if op == "-" else ""}"{word}"' if op != "OR" or not q else f' OR "{word}"'
+    try:
+        tree = parse_q(q)
+    except QueryError:
+        return
+    st_ = SqliteStore(tmp_path_factory.mktemp("prop") / "i.sqlite3")
+    try:
+        st_.index(docs)
+        got = set(all_hits(st_, q=q))
+    finally:
+        st_.close()
+    assert got == {d.id for d in docs if doc_matches(tree, d)}, q
