@@ -384,7 +384,9 @@ class Catalog:
                 sets.append("title = ?")
                 args.append(title)
             if seen:
-                sets += ["etag = ?", "last_modified = ?", "last_seen = ?", "first_seen = COALESCE(first_seen, ?)"]
+                # A 304 need not repeat the validators: keep the ones we have.
+                sets += ["etag = COALESCE(?, etag)", "last_modified = COALESCE(?, last_modified)"]
+                sets += ["last_seen = ?", "first_seen = COALESCE(first_seen, ?)"]
                 sets += ["removed = 0", "removed_at = NULL", "missing_count = 0"]
                 args += [etag, last_modified, now, now]
             if gone:  # only reports and attachments are "removed"; a dead nav link is just a 404
@@ -488,8 +490,9 @@ class Catalog:
     def rebuild_from_archive(cls, path: Path, archive_dir: Path) -> Catalog:
         """Recreate the catalog's captures from the WARC files alone (the fallback when the catalog is lost).
 
-        Writes a fresh catalog at ``path`` (an existing file is moved aside as ``*.bak``); URL validators,
-        failures and indexing marks are not in the archive and start empty.
+        Writes a fresh catalog at ``path`` (an existing file is moved aside as ``*.bak``). URL state and
+        validators come from the records' HTTP headers; failures, listing-absence counts and indexing marks
+        are not in the archive and start empty (the indexer re-marks what it indexes).
         """
         path = Path(path)
         for suffix in ("", "-wal", "-shm"):
@@ -539,6 +542,7 @@ class Catalog:
                     run_id=int(run_id) if run_id and run_id.isdigit() else None,
                 )
                 ok = rec.status in (200, 304)
+                validators = {k.lower(): v for k, v in rec.http_headers} if rec.status == 200 else {}
                 self.update_url(
                     rec.url,
                     source_id=meta.get("source-id", ""),
@@ -547,6 +551,8 @@ class Catalog:
                     parent_url=meta.get("parent-url") or None,
                     title=meta.get("title", ""),
                     status=rec.status,
+                    etag=validators.get("etag"),
+                    last_modified=validators.get("last-modified"),
                     seen=ok,
                     gone=rec.status in (404, 410),
                     when=_iso(rec.date),

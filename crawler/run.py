@@ -293,6 +293,9 @@ class _Crawl:
                     self._handle(task, result)
                 except ArchiveError as exc:
                     self._fail(task, f"archive: {exc}")
+                except Exception as exc:  # one odd page must not end the crawl; it is logged and listed
+                    log.exception("crawler error on %s", task.url)
+                    self._fail(task, f"internal error: {type(exc).__name__}: {exc}")
             self.archive.sync()  # records durable before the rows pointing at them commit
         for capture in self.pending_callbacks:
             self._callback(capture)
@@ -310,6 +313,8 @@ class _Crawl:
             host.delay = robots_delay  # the site asked for more room than we give by default
         if result.robots_blocked:
             self.summary.blocked += 1
+            if self._is_listing_task(task):
+                self.incomplete.add(task.source.id)  # an unseen listing proves no report is gone
             self.catalog.record_failure(self.run_id, task.url, result.error or "disallowed by robots.txt")
             return
         if result.response is None or result.error:

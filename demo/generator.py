@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
@@ -18,7 +18,6 @@ from demo.universe import AgencySpec, corpus_agency
 from indexer import catalogue
 from indexer.catalogue import APPLICANT_COLUMN_KEYS, OUTCOME_CATEGORIES, REVIEW_COLUMNS, REVIEW_GROUPS
 from indexer.document import (
-    SECTION_NAMES,
     SECTIONS,
     Agency,
     Region,
@@ -120,7 +119,6 @@ class GeneratedReport:
     metrics: dict[str, int | float]
     style: int = 0  # rendering variant (markup habits differ between sites and editors)
     inline_headings: bool = False  # "（一）主动公开：…" on one line instead of a heading line
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def region(self) -> Region:
@@ -557,19 +555,16 @@ def make_report(agency: AgencySpec, year: int, seed: int = 0, index: int = 0) ->
     )
 
 
-def generate_corpus(n: int, seed: int = 0) -> Iterator[GeneratedReport]:
-    """Stream ``n`` reports: agency ``i // 7`` of the corpus universe, for each year 2019–2025.
+def generate_corpus(n: int, seed: int = 0, start: int = 0) -> Iterator[GeneratedReport]:
+    """Stream ``n`` reports (numbers ``start`` … ``start + n - 1``): agency ``i // 7``, years 2019–2025 in turn.
 
-    Constant memory: each report depends only on (seed, i), and the universe is computed per index.
+    Constant memory: each report depends only on (seed, i) and the universe is computed per index, so
+    workers can generate disjoint slices of one corpus in parallel with ``start``.
     """
-    if n < 0:
-        raise ValueError(f"n must be >= 0, got {n}")
+    if n < 0 or start < 0:
+        raise ValueError(f"n and start must be >= 0, got n={n}, start={start}")
     # A seed-dependent offset makes different seeds visit different parts of the universe too.
     offset = random.Random(f"nianbao/offset/{seed}").randrange(0, 10_000) if seed else 0
-    for i in range(n):
+    for i in range(start, start + n):
         k, y = divmod(i, len(YEARS))
         yield make_report(corpus_agency(k + offset), YEARS[y], seed=seed, index=i)
-
-
-def section_names() -> dict[str, str]:
-    return dict(SECTION_NAMES)

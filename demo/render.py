@@ -9,8 +9,10 @@ finds convenient.
 from __future__ import annotations
 
 import io
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, time
 from html import escape
 
 from demo.generator import GeneratedReport
@@ -216,13 +218,19 @@ def page_html(
 """
 
 
+def _default_chrome(report: GeneratedReport) -> PageChrome:
+    """The portal of the agency's own government (county, else city, else province)."""
+    a = report.agency
+    return PageChrome(site_name=f"{a.county or a.city or a.province}人民政府")
+
+
 def to_html(report: GeneratedReport, encoding: str = "utf-8", chrome: PageChrome | None = None) -> bytes:
     """The report's detail page, encoded in ``encoding`` and declaring it in ``<meta charset>``."""
     published = report.published.isoformat() + " 09:30"
     html = page_html(
         report.title,
         article_html(report),
-        chrome=chrome or PageChrome(),
+        chrome=chrome or _default_chrome(report),
         source=report.agency.name,
         published=published,
         charset=encoding,
@@ -311,9 +319,24 @@ def to_docx(report: GeneratedReport) -> bytes:
         _set_east_asian_font(r, "黑体" if kind == "h1" else "仿宋_GB2312")
     for line in _signature(report):
         doc.add_paragraph(line).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    published = datetime.combine(report.published, time(9, 0))
+    props = doc.core_properties
+    props.title, props.author, props.created, props.modified = report.title, report.agency.name, published, published
     buf = io.BytesIO()
     doc.save(buf)
-    return buf.getvalue()
+    return _fixed_zip_times(buf.getvalue(), published)
+
+
+def _fixed_zip_times(data: bytes, when: datetime) -> bytes:
+    """Rewrite a zip with every member dated ``when``: zipfile stamps the wall clock, which made the
+    same report give different bytes from one second to the next."""
+    src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            member = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
+            member.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(member, src.read(info.filename))
+    return out.getvalue()
 
 
 def _docx_table(doc: object, grid: Grid) -> None:

@@ -150,3 +150,34 @@ def seed_table_numbers(text: str) -> list[str]:
             continue
         out.extend(c.strip() for c in cells if c.strip().replace(".", "", 1).isdigit())
     return out
+
+
+def _cells(line: str) -> list[str]:
+    return _pipe_cells(line) if line.lstrip().startswith("|") else line.split("\t")
+
+
+def seed_metrics(text: str) -> dict[str, int | None]:
+    """What a seed's tables say, keyed by catalogue key (2021 form); None where the text is ambiguous.
+
+    Every figure in the seeds is 0. Three seeds drop cells in table 三 (a row gives 5 or 6 numbers for 7
+    columns, and which column is missing cannot be told from the text), so those rows are None: not a
+    value anyone may check a parser against.
+    """
+    from demo.generator import template_keys
+    from indexer.catalogue import APPLICANT_COLUMN_KEYS, OUTCOME_CATEGORIES, application_rows
+
+    truth: dict[str, int | None] = dict.fromkeys(template_keys("2021"), 0)
+    lines = text.splitlines()
+    first = next(i for i, line in enumerate(lines) if "本年新收" in line)
+    last = next(i for i, line in enumerate(lines) if "结转下年度" in line)
+    given = [sum(c.strip().isdigit() for c in _cells(line)) for line in lines[first : last + 1] if line.strip()]
+    rows = [row for row, _, derived, template in application_rows() if not derived and template in ("all", "2021")]
+    if len(given) != len(rows):
+        raise ValueError(f"seed table 三 has {len(given)} rows, the 2021 form {len(rows)}")
+    unknown = {row for row, count in zip(rows, given, strict=True) if count < len(APPLICANT_COLUMN_KEYS)}
+    for cat, _, items in OUTCOME_CATEGORIES:
+        if any(f"outcomes.{cat}.{item}" in unknown for item, _ in items):
+            unknown.add(f"outcomes.{cat}.total")
+    for row in unknown:
+        truth.update(dict.fromkeys((f"{row}.{col}" for col in APPLICANT_COLUMN_KEYS), None))
+    return truth

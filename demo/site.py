@@ -26,9 +26,9 @@ from html import escape
 from typing import Any
 
 from demo import render
-from demo.generator import GeneratedReport, SectionText, make_report, template_keys
+from demo.generator import GeneratedReport, SectionText, make_report
 from demo.render import PageChrome, page_html
-from demo.seeds import SEEDS, Seed, seed_article_html
+from demo.seeds import SEEDS, Seed, seed_article_html, seed_metrics
 from demo.universe import DEMO_COUNTIES, AgencySpec, demo_agencies
 from indexer.document import Agency, Region, agency_id
 
@@ -41,7 +41,7 @@ NOTICE_PATH = "/zfxxgk/tzgg/202501/t20250106_90011.html"
 GUIDE_PATH = "/zfxxgk/zn/index.html"
 DISALLOWED = "/zfxxgk/ndbg/ysb/"  # 预审版 drafts: robots.txt forbids crawling them
 CST = timezone(timedelta(hours=8))
-EDIT_TIME = datetime(2026, 3, 2, 10, 0, tzinfo=CST)  # when version 2's silent edit happened
+EDIT_TIME = datetime(2026, 4, 15, 10, 0, tzinfo=CST)  # version 2: after every publication (Jan–Mar 2026)
 
 COUNTY_SLUGS: dict[str, str] = {
     "鲁山县": "lushan",
@@ -78,7 +78,7 @@ class ExpectedReport:
     template: str
     source_format: str  # "html", "pdf" or "docx"
     encoding: str
-    metrics: dict[str, int | float]
+    metrics: dict[str, int | float | None]  # None: the report's text does not say (seeds with dropped cells)
     kind: str  # "generated" or "seed"
     edited: bool = False  # differs in version 2 (silent edit)
 
@@ -295,7 +295,15 @@ _SIDEBAR = (
 )
 
 
-def _list_pages(base: str, name: str, entries: list[_Entry], crumbs: tuple[tuple[str, str], ...]) -> dict[str, Page]:
+def _listing_modified(entries: list[_Entry], version: int) -> datetime:
+    """When a listing last changed: its newest item, or version 2's edit (which may have removed its newest)."""
+    newest = max((_entry_modified(e) for e in entries), default=_at(date(2025, 1, 1)))
+    return max(newest, EDIT_TIME) if version >= 2 else newest
+
+
+def _list_pages(
+    base: str, name: str, entries: list[_Entry], crumbs: tuple[tuple[str, str], ...], version: int
+) -> dict[str, Page]:
     """A column's list pages, newest first, ``PAGE_SIZE`` a page."""
     ordered = sorted(entries, key=lambda e: (e.published, e.doc_id), reverse=True)
     chunks = [ordered[i : i + PAGE_SIZE] for i in range(0, len(ordered), PAGE_SIZE)] or [[]]
@@ -309,7 +317,7 @@ def _list_pages(base: str, name: str, entries: list[_Entry], crumbs: tuple[tuple
         pager = _pagination(len(chunks), i)
         body = f'<div class="list"><h2>{escape(name)}</h2><ul class="list_ul">{items}</ul>{pager}</div>'
         html = page_html(name, body + _SIDEBAR, chrome=_chrome(name, base + "index.html"), breadcrumb=crumbs)
-        modified = max((_entry_modified(e) for e in entries), default=_at(date(2025, 1, 1)))
+        modified = _listing_modified(entries, version)
         pages[base + ("index.html" if i == 0 else f"index_{i}.html")] = _html_page(html, modified)
     return pages
 
@@ -360,7 +368,7 @@ def _text_page(title: str, paragraphs: Iterable[str], crumbs: tuple[tuple[str, s
     return _html_page(html, _at(when))
 
 
-def _static_pages(entries: list[_Entry]) -> dict[str, Page]:
+def _static_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
     home = (("/", "首页"),)
     pages: dict[str, Page] = {}
     for path, title, text in _NEWS:
@@ -409,7 +417,7 @@ def _static_pages(entries: list[_Entry]) -> dict[str, Page]:
         f'<a href="{GUIDE_PATH}">政府信息公开指南</a> <a href="{NOTICE_PATH}">通知公告</a> '
         f'<a href="{DISALLOWED}t20250101_99999.html">年报预审（内部）</a></div>'
     )
-    modified = max((_entry_modified(e) for e in entries), default=_at(date(2025, 1, 1)))
+    modified = _listing_modified(entries, version)
     pages["/index.html"] = _html_page(page_html(SITE_NAME, home_body, chrome=_chrome("首页", "/")), modified)
     pages["/"] = pages["/index.html"]
     return pages
@@ -433,12 +441,13 @@ def _build(version: int) -> dict[str, Page]:
     for e in entries:
         pages.update(_report_pages(e))
     root = (("/", "首页"), ("/zfxxgk/index.html", "政府信息公开"), (COLUMN + "index.html", "政府信息公开年报"))
-    pages.update(_list_pages(COLUMN, "政府信息公开年报", entries, root))
+    pages.update(_list_pages(COLUMN, "政府信息公开年报", entries, root, version))
     for county, slug in COUNTY_SLUGS.items():
         mine = [e for e in entries if e.county == county]
         base = f"{COLUMN}{slug}/"
-        pages.update(_list_pages(base, f"{county}政府信息公开年报", mine, (*root, (base + "index.html", county))))
-    pages.update(_static_pages(entries))
+        crumbs = (*root, (base + "index.html", county))
+        pages.update(_list_pages(base, f"{county}政府信息公开年报", mine, crumbs, version))
+    pages.update(_static_pages(entries, version))
     pages[f"{DISALLOWED}t20250101_99999.html"] = _draft_page()
     pages["/images/common.css"] = _page(render.SITE_CSS.encode(), "text/css; charset=utf-8", _at(date(2024, 1, 1)))
     pages["/hdjl/index.html"] = _text_page(
@@ -470,7 +479,7 @@ def _expected(e: _Entry, base_url: str) -> ExpectedReport:
     if e.report is not None:
         metrics, template = dict(e.report.metrics), e.report.template
     else:
-        metrics, template = dict.fromkeys(template_keys("2021"), 0), "2021"  # every seed table cell reads 0
+        metrics, template = seed_metrics(e.seed.text), "2021"
     return ExpectedReport(
         url=base_url.rstrip("/") + e.report_path,
         path=e.report_path,

@@ -157,6 +157,7 @@ def _active_metrics() -> list[Metric]:
             "float",
             row="active.fees",
             column="amount_wan",
+            template="2021",  # the 2019 form's fee row has only 上一年项目数量 and 本年增/减
         )
     )
     # 2019 template only: 上一年项目数量 / 本年增/减 for licensing, other services, penalty, enforcement, fees;

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Placeholders printed where a table gives no number.
 PLACEHOLDERS = frozenset({"", "—", "－", "-", "–", "/", "／", "无", "空", "——", "\\", "×", "n/a", "N/A", "/ "})
@@ -38,6 +39,7 @@ def to_number(text: str) -> float | int | None:
     return cell.value if cell.numeric else None
 
 
+@lru_cache(maxsize=8192)  # tables repeat the same few cells ("0") thousands of times
 def parse_cell(text: str | None) -> Cell:
     """Classify a table cell: number, placeholder, or (``numeric=False``) text such as a row label."""
     if text is None:

@@ -16,6 +16,7 @@ from indexer import regions
 from indexer.checks import check_status, run_checks
 from indexer.document import (
     PARSER_VERSION,
+    SOURCE_FORMATS,
     Provenance,
     Region,
     ReportDocument,
@@ -31,7 +32,6 @@ from indexer.tables import read_tables
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 64 * 1024 * 1024  # larger payloads are not annual reports; refuse rather than exhaust memory
-_FORMAT_OF = {"text": "text", "markdown": "markdown"}
 _YEAR_IN_TITLE = re.compile(r"((?:19|20)\d{2})\s*年(?:度)?")
 _PERIOD = re.compile(
     r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*(?:起)?\s*(?:至|到|—|-|～|~)\s*"
@@ -112,11 +112,7 @@ def _parse_into(
         _flag(doc, "parse_failed", "空文件 / empty payload")
         return
     fmt = detect_format(data, content_type, filename)
-    doc.source_format = (
-        _FORMAT_OF.get(fmt, fmt)
-        if fmt in ("html", "pdf", "docx", "doc", "wps", "xlsx", "xls", "text", "markdown", "image")
-        else "unknown"
-    )
+    doc.source_format = fmt if fmt in SOURCE_FORMATS else "unknown"
     try:
         extracted = extract(data, fmt, content_type)
     except ExtractError as exc:
@@ -186,11 +182,17 @@ def find_title(extracted: Extracted, hint: str | None = None) -> str:
     lines = [b for b in extracted.blocks[:12] if isinstance(b, str)]
     for i, line in enumerate(lines):
         squeezed = re.sub(r"\s+", "", line)
-        if "年" in line and re.search(r"政府信息公开|政务公开|信息公开", squeezed) and len(line) <= 80:
-            title = line
-            if not re.search(r"报告|年报$", title) and i + 1 < len(lines) and len(lines[i + 1]) <= 20:
-                title += lines[i + 1]
-            return _clean(title)
+        if "年" not in squeezed or len(line) > 80 or not re.search(r"政府信息公开|政务公开|信息公开", squeezed):
+            continue
+        if re.search(r"[，。；]", squeezed.split("报告")[0]):
+            continue  # a sentence of the body, not a title
+        title = line
+        if not re.search(r"报告|年报", squeezed):
+            following = lines[i + 1] if i + 1 < len(lines) else ""
+            if len(following) > 20 or not re.search(r"报告$", following):
+                continue
+            title += following
+        return _clean(title)
     return _clean(hint or extracted.title or "")
 
 

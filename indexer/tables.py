@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import product
 
 from indexer import catalogue
 from indexer.numbers import INT, Column, groups_sum, normalize, parse_cell, split_run, sums_to_last
@@ -153,6 +154,7 @@ class TableResult:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     template: str = "unknown"  # "2021", "2019" or "unknown" (no template table found)
     found: set[str] = field(default_factory=set)  # tables found: "active", "applications", "review"
+    blanks: dict[str, list[str]] = field(default_factory=dict)  # "自然人、其他" → rows of table 三 without them
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append((code, message))
@@ -165,6 +167,7 @@ class Record:
     label: str
     cells: list[str] | None = None
     run: str | None = None
+    offset: int = -1  # grid index of the first value cell; -1 when the row is not on a grid
 
 
 _COLUMN_NAMES = dict(catalogue.APPLICANT_COLUMNS)
@@ -198,7 +201,7 @@ def split_row(cells: Sequence[str]) -> Record:
         m = _TRAILING_NUMBERS.search(normalize(label))
         if m:
             return Record(normalize(label)[: m.start()].strip(), m.group(0).split())
-    return Record(label, values)
+    return Record(label, values, offset=last_text + 1)
 
 
 _TRAILING_NUMBERS = re.compile(r"(?<=[\u4e00-\u9fff）)])\s*(?:-?\d[\d,.]*\s*)+$")
@@ -224,27 +227,60 @@ def _values_from_cells(cells: list[str], n: int) -> list[Value] | None:
 _RUN_CHARS = re.compile(r"[\d\s.,\-]*")
 
 
-def _run_values(run: str, columns: Sequence[Column], accept=None) -> tuple[list[Value] | None, str | None]:
-    """Values of a flattened run, or (None, reason) when missing or ambiguous."""
+@dataclass(slots=True)
+class RunReading:
+    """What a flattened run says: its values, or why not (and the competing readings when ambiguous)."""
+
+    values: list[Value] | None
+    why: str | None = None
+    readings: list[list[float | int]] = field(default_factory=list)
+
+
+def _describe(readings: list[list[float | int]]) -> str:
+    return "ambiguous: " + " | ".join(",".join(str(v) for v in c) for c in readings[:4])
+
+
+def _run_values(run: str, columns: Sequence[Column], accept=None) -> RunReading:
+    """Values of a flattened run; None with the reason when missing or ambiguous."""
     run = normalize(run).strip().strip(",")
     if not run.replace(" ", "").replace("-", ""):
-        return None, "missing"
+        return RunReading(None, "missing")
     toks = run.split()
     if len(toks) == len(columns) and all(col.fits(t.replace(",", "")) for t, col in zip(toks, columns, strict=True)):
-        return [parse_cell(t).value for t in toks], None
+        return RunReading([parse_cell(t).value for t in toks])
     if accept is not None:
         found = split_run(run, columns, accept)
         if len(found) == 1:
-            return list(found[0]), None
+            return RunReading(list(found[0]))
         if len(found) > 1:
-            return None, "ambiguous: " + " | ".join(",".join(str(v) for v in c) for c in found[:4])
+            return RunReading(None, _describe(found), found)
     found = split_run(run, columns)
     if len(found) == 1:
-        return list(found[0]), None
+        return RunReading(list(found[0]))
     if not found:
-        digits = len(run.replace(" ", ""))
-        return None, f"{digits} digits for {len(columns)} cells"
-    return None, "ambiguous: " + " | ".join(",".join(str(v) for v in c) for c in found[:4])
+        return RunReading(None, f"{len(run.replace(' ', ''))} digits for {len(columns)} cells")
+    return RunReading(None, _describe(found), found)
+
+
+_SENTENCE = re.compile(r"[^。；;！!？?\n]+")
+
+
+def confirmed_by_text(readings: list[list[float | int]], keyword: str, text: str) -> list[float | int] | None:
+    """The one reading whose numbers the report's own prose states ("制发行政规范性文件9件…废止7件…253件").
+
+    Only a reading with at least two different non-zero numbers, each written as "N件/条/项" in a
+    sentence naming the row, counts; anything weaker stays ambiguous.
+    """
+    sentences = [m.group(0) for m in _SENTENCE.finditer(text) if keyword in m.group(0)]
+    if not sentences:
+        return None
+
+    def stated(n: float | int) -> bool:
+        pattern = re.compile(rf"(?<![\d.]){re.escape(str(n))}\s*[件条项个]")
+        return any(pattern.search(s) for s in sentences)
+
+    supported = [r for r in readings if len({v for v in r if v}) >= 2 and all(stated(v) for v in r if v)]
+    return supported[0] if len(supported) == 1 else None
 
 
 # -- locating the tables in the row stream ---------------------------------------------------------------
@@ -299,20 +335,92 @@ def _layout(header: str) -> list[str]:
     return cols if len(cols) == 7 or len(cols) == 6 else list(catalogue.APPLICANT_COLUMN_KEYS)
 
 
-def _store_app_row(result: TableResult, key: str, values: list[Value] | None, layout: list[str]) -> None:
+def _as_columns(values: list[Value] | None, layout: list[str]) -> dict[str, Value] | None:
+    """Values in column order → {column: value}; six values follow the table's layout ("?" = unknown)."""
+    if values is None:
+        return None
+    names = list(catalogue.APPLICANT_COLUMN_KEYS) if len(values) == 7 else layout
+    return {col: value for col, value in zip(names, values, strict=False) if col != "?"}
+
+
+def _store_app_row(result: TableResult, key: str, values: dict[str, Value] | None) -> None:
     for col in catalogue.APPLICANT_COLUMN_KEYS:
         result.metrics[f"{key}.{col}"] = None
     if values is None:
         return
-    names = list(catalogue.APPLICANT_COLUMN_KEYS) if len(values) == 7 else layout
     blank: list[str] = []
-    for col, value in zip(names, values, strict=False):
-        if col != "?":  # a column of unknown meaning
-            result.metrics[f"{key}.{col}"] = value
-            if value is None:
-                blank.append(_COLUMN_NAMES[col])
-    if blank:
-        result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: blank cell ({'、'.join(blank)}), not given")
+    for col in catalogue.APPLICANT_COLUMN_KEYS:
+        value = values.get(col)
+        result.metrics[f"{key}.{col}"] = value
+        if value is None:
+            blank.append(_COLUMN_NAMES[col])
+    if blank:  # reported once per set of columns, in _finish
+        result.blanks.setdefault("、".join(blank), []).append(_LABEL_NAMES.get(key, key))
+
+
+# Applicant column names as header cells print them (split words "商业 企业" are folded together first).
+_HEADER_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (key, re.compile(rx))
+    for key, rx in (
+        ("natural_person", r"^自然人$"),
+        ("commercial", r"^商业(?:企业)?$"),
+        ("research", r"^科研(?:机构)?$"),
+        ("social_org", r"^社会公益(?:组织)?$"),
+        ("legal_service", r"^法律服务(?:机构)?$"),
+        ("other", r"^其他$"),
+        ("total", r"^总计$"),
+    )
+)
+
+
+def header_grid(rows: list[list[str]]) -> dict[int, str]:
+    """{grid column: applicant column} from table 三's header rows, when they sit on the same grid as the data.
+
+    "总计" printed in an upper header row over the column of a lower-row name (其他) has been shifted left by
+    a collapsed span: it is the column after the last applicant column. Other clashes make the grid unusable.
+    """
+    found: dict[str, tuple[int, int]] = {}
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            text = fold(cell)
+            for key, rx in _HEADER_NAMES:
+                if key not in found and rx.match(text):
+                    found[key] = (r, c)
+    if "natural_person" not in found or len(found) < 5:
+        return {}
+    if "total" in found:
+        t_row, t_col = found["total"]
+        clash = [k for k, (r, c) in found.items() if k != "total" and c == t_col]
+        if clash and all(found[k][0] > t_row for k in clash):
+            found["total"] = (t_row, max(c for k, (_r, c) in found.items() if k != "total") + 1)
+    columns = [c for _r, c in found.values()]
+    if len(set(columns)) != len(columns):
+        return {}
+    return {c: key for key, (_r, c) in found.items()}
+
+
+def _starts_under_first_column(rec: Record, grid: dict[int, str]) -> bool:
+    """A row whose values begin exactly under 自然人 and all sit under named columns: proof the grids align."""
+    cells = [i for i, c in enumerate(rec.cells or []) if c]
+    if rec.offset < 0 or not cells:
+        return False
+    positions = [rec.offset + i for i in cells]
+    return positions[0] == min(grid) and all(p in grid for p in positions) and len(positions) >= 5
+
+
+def _positional(rec: Record, grid: dict[int, str]) -> dict[str, Value] | None:
+    """Values by grid position under the header; None unless every value cell sits under a named column."""
+    if rec.offset < 0 or not grid or not rec.cells:
+        return None
+    out: dict[str, Value] = {}
+    for i, cell in enumerate(rec.cells):
+        if not cell:
+            continue
+        key = grid.get(rec.offset + i)
+        if key is None:
+            return None
+        out[key] = parse_cell(cell).value
+    return out or None
 
 
 # -- cells ---------------------------------------------------------------------------------------------
@@ -342,6 +450,7 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
     result.found.add("applications")
     header = "".join(stream.folded[header_start:app_start])
     layout = _layout(header)
+    grid = header_grid(stream.rows[header_start:app_start])
     keys = application_rows(template)
     records: list[tuple[str, Record]] = []
     pointer = 0
@@ -369,31 +478,43 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
         pointer = keys.index(key) + 1
     # A table whose rows mostly have six values lacks a column (其他 or 总计), not a cell per row.
     widths = [len(_trim(rec.cells or [], 7)) for _, rec in records]
-    if len(layout) == 7 and 6 in widths and 7 not in widths:
+    if grid and not any(_starts_under_first_column(rec, grid) for _, rec in records):
+        grid = {}  # the header is not on the data's grid (its label columns were dropped): positions mean nothing
+    if grid and 7 not in widths:
+        named = "、".join(_COLUMN_NAMES[k] for k in catalogue.APPLICANT_COLUMN_KEYS if k in grid.values())
+        result.warn("missing_column", f"表三 rows are read by their position under the header ({named})")
+    elif len(layout) == 7 and 6 in widths and 7 not in widths:
         layout = [*layout[:5], "?"]
         result.warn("missing_column", "表三 has six applicant columns but names seven; 其他 and 总计 are not read")
     elif len(layout) == 6:
         missing = "其他" if "other" not in layout else "总计"
         result.warn("missing_column", f"表三 has no {missing} column; its values are not given")
-    assigned = {key: _app_values(rec, layout, key, result) for key, rec in records}
+    assigned = {key: _app_values(rec, layout, grid, key, result) for key, rec in records}
     for key in keys:
-        _store_app_row(result, key, assigned.get(key), layout)
+        _store_app_row(result, key, assigned.get(key))
         if key not in assigned:
             result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: row not found")
     _read_review_cells(stream, app_end + 1, result)
 
 
-def _app_values(rec: Record, layout: list[str], key: str, result: TableResult) -> list[Value] | None:
+def _app_values(
+    rec: Record, layout: list[str], grid: dict[int, str], key: str, result: TableResult
+) -> dict[str, Value] | None:
+    """A row's values: all seven, else by position under the header, else by the table's six-column layout."""
     values = _values_from_cells(rec.cells or [], 7)
-    if values is None and len(layout) == 6:
-        values = _values_from_cells(rec.cells or [], 6)
-    if values is None:
-        result.warn(
-            "cell_count",
-            f"表三 {_LABEL_NAMES.get(key, key)}: {len(_trim(rec.cells or [], 7))} cells for "
-            f"{len(layout)} columns; which column is missing is unknown, values not read",
-        )
-    return values
+    if values is not None:
+        return _as_columns(values, layout)
+    by_position = _positional(rec, grid)
+    if by_position is not None:
+        return by_position
+    if len(layout) == 6 and (six := _values_from_cells(rec.cells or [], 6)) is not None:
+        return _as_columns(six, layout)
+    result.warn(
+        "cell_count",
+        f"表三 {_LABEL_NAMES.get(key, key)}: {len(_trim(rec.cells or [], 7))} cells for "
+        f"{len(layout)} columns; which column is missing is unknown, values not read",
+    )
+    return None
 
 
 def _read_active(records: list[Record], template: str, result: TableResult) -> None:
@@ -475,13 +596,14 @@ def _read_flattened(text: str, result: TableResult) -> None:
     template = result.template if result.template != "unknown" else "2021"
     if active_text:
         result.found.add("active")
-        _read_active_flat(active_text, template, result)
+        _read_active_flat(active_text, template, result, text.replace(active_text, ""))
     result.found.add("applications")
     header = text[header_at:app_at] if header_at >= 0 else ""
     layout = _layout(header)
     columns = [INT] * len(layout)
     accept = sums_to_last if layout[-1] == "total" else None
     keys = application_rows(template)
+    ambiguous: dict[str, tuple[str, list[list[float | int]]]] = {}
     anchors: list[tuple[str, int, int]] = []
     pos = app_at
     for key in keys:
@@ -497,15 +619,19 @@ def _read_flattened(text: str, result: TableResult) -> None:
         if i + 1 < len(anchors) and anchors[i + 1][0] == "outcomes.other.other":
             segment += text[stop : stop + 2]  # its "3." anchor swallowed the item number
         run = _leading_run(segment)
-        values, why = _run_values(run, columns, accept)
-        if values is None:
-            code = "ambiguous_value" if why and why.startswith("ambiguous") else "missing_value"
-            result.warn(code, f"表三 {_LABEL_NAMES.get(key, key)}: {why or 'no values'} ({run!r})")
-        _store_app_row(result, key, values, layout)
+        reading = _run_values(run, columns, accept)
+        values, why = reading.values, reading.why
+        if values is None and reading.readings:
+            ambiguous[key] = (run, reading.readings)
+        elif values is None:
+            result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: {why or 'no values'} ({run!r})")
+        _store_app_row(result, key, _as_columns(values, layout))
     for key in keys:
         if key not in {a[0] for a in anchors}:
-            _store_app_row(result, key, None, layout)
+            _store_app_row(result, key, None)
             result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: row not found")
+    if ambiguous:
+        _settle_by_identities(ambiguous, layout, template, result)
     if review_at < 0:
         _store_review(result, None, "table not found")
         return
@@ -514,14 +640,67 @@ def _read_flattened(text: str, result: TableResult) -> None:
         _store_review(result, None, "no numbers after the header")
         return
     run = _leading_run(text[review_at + m.end() :])
-    values, why = _run_values(run, [INT] * 15, groups_sum(5))
+    reading = _run_values(run, [INT] * 15, groups_sum(5))
+    values, why = reading.values, reading.why
     if values is None:
         code = "ambiguous_value" if why and why.startswith("ambiguous") else "missing_value"
         result.warn(code, f"表四: {why} ({run!r})")
     _store_review(result, values, why or "")
 
 
-def _read_active_flat(text: str, template: str, result: TableResult) -> None:
+MAX_COMBINATIONS = 4096
+
+
+def _settle_by_identities(
+    ambiguous: dict[str, tuple[str, list[list[float | int]]]], layout: list[str], template: str, result: TableResult
+) -> None:
+    """Rows whose runs cut several ways: keep the one combination of cuts under which the table's own
+    identities (一+二 = 七+四 and 七 = sum of items, per column) hold; otherwise leave them unread."""
+    from indexer.checks import run_checks  # checks reads metrics; tables only borrows it here
+
+    keys = list(ambiguous)
+    combos = 1
+    for _run, readings in ambiguous.values():
+        combos *= len(readings)
+    winners: list[tuple[list[float | int], ...]] = []
+    if combos <= MAX_COMBINATIONS:
+        for combo in product(*(readings for _run, readings in ambiguous.values())):
+            metrics = dict(result.metrics)
+            for key, values in zip(keys, combo, strict=True):
+                for col, value in (_as_columns(list(values), layout) or {}).items():
+                    metrics[f"{key}.{col}"] = value
+            checks = [
+                c
+                for c in run_checks(_with_subtotals(metrics, template), template)
+                if c.name.startswith(("balance.", "outcomes."))
+            ]
+            if checks and all(c.status == "ok" for c in checks):
+                winners.append(combo)
+    if len(winners) == 1:
+        for key, values in zip(keys, winners[0], strict=True):
+            _store_app_row(result, key, _as_columns(list(values), layout))
+            result.warn(
+                "resolved_by_identities",
+                f"表三 {_LABEL_NAMES.get(key, key)}: digits {ambiguous[key][0]!r} run together; "
+                f"{','.join(str(v) for v in values)} is the only reading under which the table adds up",
+            )
+        return
+    for key, (run, readings) in ambiguous.items():
+        result.warn("ambiguous_value", f"表三 {_LABEL_NAMES.get(key, key)}: {_describe(readings)} ({run!r})")
+
+
+def _with_subtotals(metrics: dict[str, Value], template: str) -> dict[str, Value]:
+    out = dict(metrics)
+    for cat, _label, items in catalogue.OUTCOME_CATEGORIES:
+        if cat == "other" and template == "2019":
+            continue
+        for col in catalogue.APPLICANT_COLUMN_KEYS:
+            parts = [out.get(f"outcomes.{cat}.{item}.{col}") for item, _ in items]
+            out[f"outcomes.{cat}.total.{col}"] = None if None in parts else sum(p for p in parts if p is not None)
+    return out
+
+
+def _read_active_flat(text: str, template: str, result: TableResult, narrative: str = "") -> None:
     columns = active_columns(template)
     anchors: list[tuple[str, int, int]] = []
     for key, _ in _ACTIVE_LABELS:
@@ -540,7 +719,16 @@ def _read_active_flat(text: str, template: str, result: TableResult) -> None:
         m = re.match(r"[^\d\-]{0,12}?(-?\d[\d.,\-\s]*)", segment)
         run = m.group(1).strip().rstrip(".,") if m else ""
         cols = columns[key]
-        values, why = _run_values(run, [c for _, c in cols])
+        reading = _run_values(run, [c for _, c in cols])
+        values, why = reading.values, reading.why
+        if values is None and reading.readings and narrative:
+            values = confirmed_by_text(reading.readings, _ACTIVE_NAMES[key].removeprefix("行政"), narrative)
+            if values is not None:
+                result.warn(
+                    "resolved_from_text",
+                    f"表二 {_ACTIVE_NAMES[key]}: digits {run!r} run together; the reading "
+                    f"{','.join(str(v) for v in values)} is the one the report's text states",
+                )
         if values is None:
             code = "ambiguous_value" if why and why.startswith("ambiguous") else "missing_value"
             result.warn(code, f"表二 {_ACTIVE_NAMES[key]}: {why} ({run!r})")
@@ -552,6 +740,8 @@ def _read_active_flat(text: str, template: str, result: TableResult) -> None:
 # -- completion ----------------------------------------------------------------------------------------
 def _finish(result: TableResult) -> None:
     """Drop bookkeeping keys, add every catalogue metric (None when not given) and the derived subtotals."""
+    for columns, rows in result.blanks.items():
+        result.warn("missing_value", f"表三 {columns} not given in {len(rows)} row(s): {'; '.join(rows)}")
     for key in [k for k in result.metrics if k.endswith("._seen")]:
         del result.metrics[key]
     template = result.template

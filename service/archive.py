@@ -6,6 +6,7 @@ import dataclasses
 import difflib
 import logging
 from typing import Any
+from urllib.parse import quote
 
 from bs4 import BeautifulSoup
 from charset_normalizer import from_bytes
@@ -15,6 +16,14 @@ from indexer.document import ReportDocument
 log = logging.getLogger(__name__)
 
 MAX_DIFF_LINES = 5000
+_PRINTABLE_ASCII = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
+
+
+def header_safe(value: str) -> str:
+    """HTTP header values are Latin-1: percent-encode anything else (a URL) rather than fail."""
+    return (
+        quote(value, safe="".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")) if not value.isascii() else value
+    )
 
 
 def capture_dict(capture: Any, current_digest: str = "") -> dict[str, Any]:

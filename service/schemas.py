@@ -39,21 +39,16 @@ class _QueryArgs(Schema):
         unknown = RAISE
 
     @pre_load(pass_collection=False)
-    def _drop_blank(self, data: Any, **_: Any) -> Any:
-        # An empty form field (?year_from=) means "not given"; webargs hands us a multidict proxy.
+    def _split_commas(self, data: Any, **_: Any) -> Any:
+        # ?facets=a,b is the same as ?facets=a&facets=b; webargs hands us a multidict proxy.
         if not hasattr(data, "items"):
             return data
         out: dict[str, Any] = {}
         for key in data:
             value = data[key]
-            if isinstance(value, list):
-                value = [v for v in value if not (isinstance(v, str) and not v.strip())]
-                if key in _COMMA_LISTS:
-                    value = [part.strip() for v in value for part in str(v).split(",") if part.strip()]
-                if value:
-                    out[key] = value
-            elif not (isinstance(value, str) and not value.strip()):
-                out[key] = value
+            if key in _COMMA_LISTS and isinstance(value, list):
+                value = [part.strip() for v in value for part in str(v).split(",") if part.strip()]
+            out[key] = value
         return out
 
 
@@ -108,6 +103,12 @@ class AgencyArgsSchema(_QueryArgs):
 
 class AgencyDetailArgsSchema(_QueryArgs):
     metrics = _list("metric keys to show year by year (default: the headline numbers)")
+
+
+class OriginalArgsSchema(_QueryArgs):
+    capture = fields.String(
+        validate=validate.Length(max=100), metadata={"description": "a capture id (default: the indexed one)"}
+    )
 
 
 class DiffArgsSchema(_QueryArgs):

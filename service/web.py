@@ -9,9 +9,10 @@ from marshmallow import ValidationError
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 
-from indexer.document import OVERVIEW_ITEMS, SECTION_NAMES, SECTIONS
-from service import state
-from service.api.reports import agency_documents
+from indexer.document import OVERVIEW_ITEMS, SECTION_NAMES, SECTIONS, ReportDocument
+from service import archive, state
+from service.api.reports import agency_documents, capture_diff
+from service.errors import ApiError
 from service.present import (
     CHECK_STATUS_LABELS,
     HEADLINE_METRICS,
@@ -25,11 +26,12 @@ from service.present import (
 )
 from service.queries import search_query
 from service.schemas import SearchArgsSchema, flatten_errors
-from store.query import QueryError
+from store.query import DEFAULT_BUCKETS, QueryError
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
 PAGE_SIZE = 20
+PAGE_METRIC_FACETS = ("applications.new.total",)  # "how many applications" is the first question
 SORT_CHOICES = (
     ("relevance", "相关度"),
     ("-year", "年度（新→旧）"),
@@ -94,6 +96,31 @@ def _toggle(params: MultiDict, name: str, value: str) -> str:
     return url_for("web.search", **merged.to_dict(flat=False))
 
 
+def _bucket_conditions(key: str, label: str) -> list[str]:
+    bucket = next((b for b in DEFAULT_BUCKETS if b.label == label), None)
+    if bucket is None:
+        return []
+    low = [f"{key}>={bucket.low:g}"] if bucket.low is not None else []
+    return low + ([f"{key}<{bucket.high:g}"] if bucket.high is not None else [])
+
+
+def _bucket_selected(params: MultiDict, key: str, label: str) -> bool:
+    conditions = _bucket_conditions(key, label)
+    return bool(conditions) and all(c in params.getlist("metric") for c in conditions)
+
+
+def _bucket_toggle(params: MultiDict, key: str, label: str) -> str:
+    """A metric bucket (e.g. 10–99 applications) as metric conditions; one bucket per metric at a time."""
+    merged = MultiDict(params)
+    own = {c for b in DEFAULT_BUCKETS for c in _bucket_conditions(key, b.label)}
+    conditions = [c for c in merged.getlist("metric") if c not in own]
+    if not _bucket_selected(params, key, label):
+        conditions += _bucket_conditions(key, label)
+    merged.setlist("metric", conditions)
+    merged.setlist("cursor", [])
+    return url_for("web.search", **merged.to_dict(flat=False))
+
+
 @bp.route("/")
 def search() -> tuple[str, int]:
     params = _current_params()
@@ -104,6 +131,7 @@ def search() -> tuple[str, int]:
         schema = SearchArgsSchema()
         args = schema.load(MultiDictProxy(params, schema))
         args.setdefault("size", PAGE_SIZE)
+        args.setdefault("metric_facets", list(PAGE_METRIC_FACETS))
         result = search_dict(state.store().search(search_query(args)))
     except ValidationError as exc:
         fields = flatten_errors(exc.messages)
@@ -121,6 +149,9 @@ def search() -> tuple[str, int]:
         error=error,
         fields=fields,
         toggle=lambda name, value: _toggle(params, name, value),
+        bucket_toggle=lambda key, label: _bucket_toggle(params, key, label),
+        bucket_selected=lambda key, label: _bucket_selected(params, key, label),
+        metric_facet_names=set(params.getlist("metric_facets") or PAGE_METRIC_FACETS),
         next_url=_url(params, cursor=result["next_cursor"]) if result and result["next_cursor"] else None,
         csv_url=url_for("search.search", **csv_params.to_dict(flat=False)),
         feed_url=url_for("search.feed", **{k: v for k, v in params.to_dict(flat=False).items() if k in _FEED_KEYS}),
@@ -141,16 +172,41 @@ def report(report_id: str) -> str:
         doc=doc,
         tables=metric_tables(doc),
         section_names=SECTION_NAMES,
-        failed_checks=[c for c in doc.checks if c.status == "failed"],
+        captures=_captures(doc),
     )
+
+
+def _captures(doc: ReportDocument) -> list[dict[str, Any]] | None:
+    """The report's captures, oldest first, each knowing the previous different version; None = no archive."""
+    try:
+        caps = archive.captures(state.catalog(), doc)
+    except ApiError:
+        return None
+    out: list[dict[str, Any]] = []
+    previous = None
+    for cap in sorted(caps, key=lambda c: str(c.captured_at or "")):
+        item = archive.capture_dict(cap, doc.provenance.digest)
+        item["previous"] = str(previous.id) if previous is not None and previous.digest != cap.digest else None
+        if cap.status == 200 and cap.revisit_of is None:
+            previous = cap
+        out.append(item)
+    return out
+
+
+@bp.route("/reports/<string:report_id>/diff")
+def report_diff(report_id: str) -> tuple[str, int] | str:
+    doc = state.get_report(report_id)
+    from_id, to_id = request.args.get("from", "").strip(), request.args.get("to", "").strip()
+    if not from_id or not to_id or len(from_id) > 100 or len(to_id) > 100:
+        raise ApiError(400, "比较需要两个存档版本 (from, to)", {"from": ["required"], "to": ["required"]})
+    result = capture_diff(doc, from_id, to_id)
+    return render_template("diff.html", doc=doc, result=result, lines=result["diff"].splitlines())
 
 
 @bp.route("/agencies/<string:agency_id>")
 def agency(agency_id: str) -> str:
     docs = agency_documents(agency_id) if len(agency_id) <= 100 else []
     if not docs:
-        from service.errors import ApiError
-
         raise ApiError(404, "没有这个机关的报告 (no such agency)")
     detail = agency_detail(docs)
     charts = [{**s, "chart": sparkline(s["values"])} for s in detail["series"]]

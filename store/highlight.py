@@ -35,9 +35,11 @@ def _needle(term: Term) -> _Needle | None:
     return _Needle(tokens[0].text, tuple((t.text, t.joined) for t in tokens[1:]))
 
 
-def _normalize_mapped(text: str) -> tuple[str, list[int]]:
-    """``analysis.normalize(text)`` plus, for each of its characters, the index of the original character."""
-    folded = unicodedata.normalize("NFKC", text).lower()
+def _normalize_mapped(text: str, folded: str) -> tuple[str, list[int]]:
+    """``analysis.normalize(text)`` plus, for each of its characters, the index of the original character.
+
+    ``folded`` is ``NFKC(text).lower()``, already computed by the caller.
+    """
     if len(folded) == len(text):
         src = list(range(len(text)))  # the usual case: width folding and lower-casing are 1:1
     else:
@@ -72,7 +74,10 @@ def _needles(terms: Iterable[Term]) -> list[_Needle]:
 def _spans(text: str, needles: list[_Needle]) -> list[tuple[int, int]]:
     if not needles or not text:
         return []
-    norm, src = _normalize_mapped(text)
+    folded = unicodedata.normalize("NFKC", text).lower()
+    if not any(n.first in folded for n in needles):
+        return []  # most fields of a hit do not match: skip the offset map
+    norm, src = _normalize_mapped(text, folded)
     spans: list[tuple[int, int]] = []
     for needle in needles:
         # Verify only where the first token's text occurs, tokenising forward from there.

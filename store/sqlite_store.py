@@ -18,7 +18,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,7 @@ FACET_BUDGET_S = 2.0  # facets computed after this much facet time are reported 
 MATCH_CACHE_SIZE = 32
 # Relevance (bm25) is computed when a query matches at most this many reports; beyond that a ranking
 # would cost seconds at a million reports, so "relevance" orders the (huge) result set newest first.
-RANK_LIMIT = 10_000
+RANK_LIMIT = 2_000
 RELEVANCE_FALLBACK = "-published"  # recent FTS match sets (paging through one query re-uses its matches)
 _METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
 
@@ -468,21 +468,22 @@ class SqliteStore:
             blob = blobs.get(rowid)
             if blob is None:
                 continue  # deleted since the match; the next page is still consistent
-            doc = _decode(blob)
-            fragments = highlight.fragments(_fields(doc, query.scope), highlight_terms) if highlight_terms else []
+            data = json.loads(zlib.decompress(blob))  # the plain dict: no dataclasses needed for a hit
+            fragments = highlight.fragments(_fields(data, query.scope), highlight_terms) if highlight_terms else []
+            metrics = data.get("metrics") or {}
             hits.append(
                 Hit(
-                    id=doc.id,
+                    id=data["id"],
                     score=float(-keys[i]) if ranked else None,
-                    title=doc.title,
-                    agency=asdict(doc.agency),
-                    region=asdict(doc.region),
-                    year=doc.year,
-                    published=doc.published,
-                    check_status=doc.check_status,
-                    removed=doc.removed,
+                    title=data.get("title") or "",
+                    agency=data.get("agency") or {},
+                    region=data.get("region") or {},
+                    year=data.get("year"),
+                    published=data.get("published"),
+                    check_status=data.get("check_status") or "",
+                    removed=bool(data.get("removed")),
                     fragments=fragments,
-                    metrics={k: doc.metrics.get(k) for k in sorted(wanted)},
+                    metrics={k: metrics.get(k) for k in sorted(wanted)},
                 )
             )
         return hits
@@ -576,14 +577,17 @@ class SqliteStore:
         ]
 
 
-def _fields(doc: ReportDocument, scope: str | None) -> list[tuple[str, str]]:
-    """The (section, original text) pairs a query searched, in display order."""
+def _fields(data: dict[str, Any], scope: str | None) -> list[tuple[str, str]]:
+    """The (section, original text) pairs a query searched, in display order, from a document's dict."""
+    title = data.get("title") or ""
     if scope == SCOPE_TITLE:
-        return [(SCOPE_TITLE, doc.title)]
+        return [(SCOPE_TITLE, title)]
+    texts: dict[str, list[str]] = {}
+    for section in data.get("sections") or ():
+        texts.setdefault(section.get("key", ""), []).append(section.get("text") or "")
     if scope:
-        return [(scope, doc.section_text(scope))]
-    keys = [k for k in SECTION_KEYS if any(s.key == k for s in doc.sections)]
-    return [(SCOPE_TITLE, doc.title), *((k, doc.section_text(k)) for k in keys)]
+        return [(scope, "\n".join(texts.get(scope, ())))]
+    return [(SCOPE_TITLE, title), *((k, "\n".join(texts[k])) for k in SECTION_KEYS if k in texts)]
 
 
 def _cursor_after(cursor: str | None, sort: str) -> tuple[float, int] | None:

@@ -34,8 +34,16 @@ APP_ROWS: list[tuple[str, str, list[int]]] = [
     ("outcomes.not_processed.publications", "3.要求提供公开出版物", [0, 0, 0, 0, 0, 0, 0]),
     ("outcomes.not_processed.excessive_repeated", "4.无正当理由大量反复申请", [0, 0, 0, 0, 0, 0, 0]),
     ("outcomes.not_processed.confirm_or_reissue", "5.要求行政机关确认或重新出具已获取信息", [0, 0, 0, 0, 0, 0, 0]),
-    ("outcomes.other.no_correction", "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请", [0, 1, 0, 0, 0, 0, 1]),
-    ("outcomes.other.fee_unpaid", "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请", [0, 0, 0, 0, 0, 0, 0]),
+    (
+        "outcomes.other.no_correction",
+        "1.申请人无正当理由逾期不补正、行政机关不再处理其政府信息公开申请",
+        [0, 1, 0, 0, 0, 0, 1],
+    ),
+    (
+        "outcomes.other.fee_unpaid",
+        "2.申请人逾期未按收费通知要求缴纳费用、行政机关不再处理其政府信息公开申请",
+        [0, 0, 0, 0, 0, 0, 0],
+    ),
     ("outcomes.other.other", "3.其他", [0, 0, 0, 0, 1, 0, 1]),
     ("outcomes.total", "（七）总计", [13, 3, 1, 0, 2, 1, 20]),
     ("applications.carried_forward", "四、结转下年度继续办理", [1, 0, 0, 1, 0, 0, 2]),
@@ -194,7 +202,9 @@ def xlsx_report() -> bytes:
     ws.append(["三、收到和处理政府信息公开申请情况"])
     for row in application_rows():
         ws.append([_cell(c) for c in row])
-    ws.merge_cells(start_row=ws.max_row - len(APP_ROWS) - 1, start_column=2, end_row=ws.max_row - len(APP_ROWS) - 1, end_column=8)
+    ws.merge_cells(
+        start_row=ws.max_row - len(APP_ROWS) - 1, start_column=2, end_row=ws.max_row - len(APP_ROWS) - 1, end_column=8
+    )
     ws.append(["四、政府信息公开行政复议、行政诉讼情况"])
     for row in review_rows():
         ws.append([_cell(c) for c in row])

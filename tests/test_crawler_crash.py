@@ -82,14 +82,16 @@ def test_kill_9_mid_crawl_then_restart_loses_nothing(tmp_path: Path) -> None:
                 if child.poll() is not None:
                     break
                 time.sleep(0.01)
-            if child.poll() is None:
+            killed_last = child.poll() is None
+            if killed_last:
                 child.send_signal(signal.SIGKILL)
                 kills += 1
             child.wait(timeout=10)
         assert kills >= 2, "the crawl finished before it could be killed; make the site slower"
         summary = crawl(settings, url=start)
         fetches = Counter(path for path, _ in site.log if path != "/robots.txt")
-    assert summary.resumed and summary.resumed_from_archive > 0
+    if killed_last:  # (on a very slow machine the last child may have finished before its kill)
+        assert summary.resumed and summary.resumed_from_archive > 0
     assert not summary.interrupted
     with Catalog(settings.catalog_path) as catalog:
         # Every catalog row points at a readable record whose bytes equal what the server sent.
@@ -188,4 +190,5 @@ def test_catalog_rebuilt_from_the_archive_matches_the_original(tmp_path: Path) -
         assert sorted(c.url for c in rebuilt.report_captures()) == reports_before
         for cap in rebuilt.report_captures():
             assert rebuilt.read_payload(cap, settings.archive_dir)
+        assert rebuilt.url_state(site.url("/nb/index.html")).etag == '"L1"'  # validators come back too
     assert settings.catalog_path.with_name(settings.catalog_path.name + ".bak").exists()

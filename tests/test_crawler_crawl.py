@@ -234,3 +234,34 @@ def test_clear_errors_when_there_is_nothing_to_crawl(tmp_path: Path) -> None:
         crawl(crawl_settings(tmp_path, sources_file=bad))
     with pytest.raises(CrawlError, match="no source 'nope'"):
         crawl(crawl_settings(tmp_path, sources_file=Path("sources.example.toml")), source_id="nope")
+
+
+def test_on_capture_sees_every_committed_capture_and_a_stopped_crawl_resumes(tmp_path: Path) -> None:
+    import threading
+
+    settings = crawl_settings(tmp_path)
+    stop = threading.Event()
+    seen = []
+
+    def on_capture(capture) -> None:
+        seen.append(capture)
+        if len(seen) >= 4:
+            stop.set()  # what SIGTERM does in the scheduler
+
+    with Site() as site:
+        served = _column_site(site)
+        first = crawl(settings, url=site.url("/nb/index.html"), on_capture=on_capture, stop=stop)
+        with Catalog(settings.catalog_path) as catalog:
+            assert [c.id for c in catalog.all_captures()] == [c.id for c in seen]
+        fetched_first = {path for path, _ in site.log}
+        site.log.clear()
+        second = crawl(settings, url=site.url("/nb/index.html"))
+        fetched_second = [path for path, _ in site.log if path != "/robots.txt"]
+    assert first.interrupted and "INTERRUPTED" in first.describe()
+    assert second.resumed and second.run_id == first.run_id and not second.interrupted
+    archived_in_first = {c.url.removeprefix(site.origin) for c in seen}
+    assert not archived_in_first & set(fetched_second)  # not fetched again
+    assert len(fetched_second) == len(set(fetched_second))
+    assert fetched_first  # sanity: the first run did fetch
+    with Catalog(settings.catalog_path) as catalog:
+        assert {c.url for c in catalog.report_captures()} == set(served)

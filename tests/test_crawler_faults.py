@@ -29,7 +29,7 @@ def _report_with(site: Site, attachments: dict[str, str]) -> None:
 def test_every_fault_is_survived_recorded_and_the_rest_archived(tmp_path: Path) -> None:
     settings = crawl_settings(tmp_path, request_timeout=0.5, max_body_bytes=100_000)
     faults = {
-        "/f/slow-ok.pdf": Slow(0.2, Page(PDF, content_type="application/pdf")),  # slow but within the timeout
+        "/f/slow-ok.pdf": Slow(0.1, Page(PDF, content_type="application/pdf")),  # slow but within the timeout
         "/f/timeout.pdf": Slow(1.2, Page(PDF, content_type="application/pdf")),  # always too slow
         "/f/flaky.pdf": Flaky(2, Page(PDF, content_type="application/pdf")),  # 500, 500, then fine
         "/f/broken.pdf": Flaky(99, Page(PDF)),  # 500 for ever
@@ -119,3 +119,28 @@ def test_fetcher_detects_charsets(tmp_path: Path) -> None:
     plain = ("<html><body>" + "政府信息公开工作年度报告，主动公开政府信息情况。" * 20 + "</body></html>").encode("gbk")
     assert "主动公开政府信息情况" in decode_text(plain, "text/html")  # guessed by charset-normalizer
     assert Fetcher(user_agent="x").user_agent == "x"
+
+
+def test_hosts_are_crawled_in_parallel_each_at_its_own_pace(tmp_path: Path) -> None:
+    import time
+
+    delay, per_host = 0.25, 5
+    settings = crawl_settings(tmp_path, crawl_delay=delay)
+    with Site("127.0.0.1") as one, Site("127.0.0.2") as two:
+        for site in (one, two):
+            links = [(f"/p/{i}.html", f"第{i}条") for i in range(per_host - 1)]
+            site.routes["/nb/index.html"] = Page(pages.listing("列表", links))
+            for path, _ in links:
+                site.routes[path] = Page(pages.news("新闻"))
+        sources = tmp_path / "sources.toml"
+        sources.write_text(
+            "".join(f'[[source]]\nid = "s{i}"\nname = "s{i}"\nstart_urls = ["{s.url("/nb/index.html")}"]\n\n'
+                    for i, s in enumerate((one, two))),
+            encoding="utf-8",
+        )  # fmt: skip
+        started = time.monotonic()
+        summary = crawl(settings.replace(sources_file=sources))
+        elapsed = time.monotonic() - started
+    assert summary.pages == 2 * per_host + 2 * 2  # + each host's two navigation links (404)
+    one_host = (summary.pages / 2 - 1) * delay  # the delays one host alone needs
+    assert one_host * 0.95 <= elapsed < 2 * one_host * 0.9  # not the sum of both hosts' delays

@@ -217,5 +217,11 @@ def test_generate_corpus_streams_in_flat_memory() -> None:
 
 
 def test_negative_size_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="n must be"):
+    with pytest.raises(ValueError, match="must be >= 0"):
         list(generate_corpus(-1))
+
+
+def test_slices_of_a_corpus_match_the_whole() -> None:
+    whole = list(generate_corpus(24, seed=4))
+    parts = list(generate_corpus(10, seed=4)) + list(generate_corpus(14, seed=4, start=10))
+    assert [(r.title, r.metrics) for r in parts] == [(r.title, r.metrics) for r in whole]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 
 import docx
 import pdfplumber
@@ -125,7 +126,12 @@ def test_text_and_markdown_carry_the_numbers(reports: list[GeneratedReport]) -> 
 
 def test_docx_opens_with_merged_cells_and_values(reports: list[GeneratedReport]) -> None:
     r = reports[4]
-    d = docx.Document(io.BytesIO(render.to_docx(r)))
+    blob = render.to_docx(r)
+    assert render.to_docx(r) == blob  # byte-for-byte reproducible: members dated by publication, not the clock
+    stamps = {i.date_time[:3] for i in zipfile.ZipFile(io.BytesIO(blob)).infolist()}
+    assert stamps == {(r.published.year, r.published.month, r.published.day)}
+    d = docx.Document(io.BytesIO(blob))
+    assert d.core_properties.author == r.agency.name
     assert d.paragraphs[0].text == r.title
     assert len(d.tables) == 3
     table = d.tables[1]

@@ -181,8 +181,12 @@ def test_version_two_edits_one_report_and_removes_another() -> None:
     assert v2[paths["edited"]].metrics != v1[paths["edited"]].metrics
     with DemoSite() as s:
         before = get(s, paths["edited"])
+        column_before = get(s, "/zfxxgk/ndbg/index.html")
         assert get(s, paths["removed"]).status_code == 200
         s.set_version(2)
+        # The column changed (one item fewer), so date-only revalidation must not answer 304.
+        since = column_before.headers["Last-Modified"]
+        assert get(s, "/zfxxgk/ndbg/index.html", **{"If-Modified-Since": since}).status_code == 200
         assert get(s, paths["removed"]).status_code == 404
         _, listed = crawl_column(s, "/zfxxgk/ndbg/index.html")
         assert paths["removed"] not in listed and paths["edited"] in listed
@@ -233,6 +237,20 @@ def test_seed_pages_keep_the_seed_text_and_its_numbers(server: DemoSite) -> None
                 assert prose in body, (seed.file, prose)
         numbers = seed_table_numbers(seed.text)
         assert numbers and set(numbers) == {"0"}
-        assert set(e.metrics.values()) == {0}
+        assert {v for v in e.metrics.values() if v is not None} == {0}
+        # Where table 三's rows give fewer numbers than its seven columns, the truth says "unknown".
+        new_row = next(line for line in seed.text.splitlines() if "本年新收" in line)
+        complete = sum(c.strip().isdigit() for c in re.split(r"[\t|]", new_row)) == 7
+        assert (e.metrics["applications.new.total"] is None) != complete
+        assert e.metrics["review.total"] == 0 and e.metrics["active.licensing.decisions"] == 0
         cells = [c for t in page.select("div.TRS_Editor table") for row in expand(t) for c in row]
         assert [c for c in cells if c.isdigit()] and {c for c in cells if c.isdigit()} == {"0"}
+
+
+def test_every_page_changed_in_version_two_advertises_it() -> None:
+    v1, v2 = build_site(1), build_site(2)
+    changed = [p for p in v1 if p in v2 and v1[p].body != v2[p].body]
+    assert special_paths()["edited"] in changed and any(p.startswith("/zfxxgk/ndbg/index") for p in changed)
+    for path in changed:
+        assert v2[path].headers["ETag"] != v1[path].headers["ETag"], path
+        assert v2[path].modified > v1[path].modified, path

@@ -101,7 +101,9 @@ def test_html_chrome_and_scripts_are_not_text() -> None:
     assert "999" not in doc.full_text() and "首页" not in doc.full_text()
 
 
-@pytest.mark.skipif(bool(shutil.which("antiword") or shutil.which("catdoc") or shutil.which("soffice")), reason="converter installed")
+@pytest.mark.skipif(
+    bool(shutil.which("antiword") or shutil.which("catdoc") or shutil.which("soffice")), reason="converter installed"
+)
 def test_doc_without_converter_is_flagged() -> None:
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
     doc = parse_bytes(ole, url="old.doc", filename="old.doc")
@@ -138,3 +140,36 @@ def test_scans_without_ocr_are_flagged() -> None:
 )
 def test_detect_format(head: bytes, name: str | None, ctype: str | None, fmt: str) -> None:
     assert detect_format(head, ctype, name) == fmt
+
+
+def test_provenance_and_ids() -> None:
+    from indexer.document import agency_id, report_id
+
+    url = "http://127.0.0.1:8001/zwgk/2024/report.html"
+    doc = parse_bytes(
+        b.html_report(),
+        url=url,
+        content_type="text/html",
+        source_id="demo-county",
+        digest="sha1:ABC",
+        captured_at="2025-02-01T00:00:00Z",
+        region="河南省/三门峡市/卢氏县",
+    )
+    assert doc.id == report_id(url)
+    assert (doc.provenance.url, doc.provenance.source_id, doc.provenance.digest) == (url, "demo-county", "sha1:ABC")
+    assert doc.provenance.captured_at == "2025-02-01T00:00:00Z" and doc.provenance.content_type == "text/html"
+    assert doc.agency.id == agency_id(doc.region, doc.agency.normalized_name)
+    assert doc.published == "2025-01-20"
+    assert (doc.period_start, doc.period_end) == ("2024-01-01", "2024-12-31")
+
+
+def test_title_hint_is_used_when_the_document_has_none() -> None:
+    body = b.text_report().replace(b.TITLE, "")
+    doc = parse_bytes(body.encode(), url="x.txt", title_hint="卢氏县人民政府2023年政府信息公开工作年度报告")
+    assert doc.year == 2023 and doc.agency.normalized_name == "卢氏县人民政府"
+    assert doc.agency.type == "人民政府" and doc.agency.level == "县"
+
+
+def test_empty_and_huge_inputs_are_flagged() -> None:
+    assert parse_bytes(b"", url="empty").flags == ["parse_failed"]
+    assert parse_bytes(b"   \n", url="blank").flags == ["parse_failed"]

@@ -12,7 +12,17 @@ from indexer.document import ReportDocument
 from indexer.parse import parse_bytes
 from tests import parser_builders as b
 
-SUFFIXES = ["report.txt", "report.md", "report.html", "report.pdf", "report.docx", "report.xlsx", "report.xls", "report.doc", None]
+SUFFIXES = [
+    "report.txt",
+    "report.md",
+    "report.html",
+    "report.pdf",
+    "report.docx",
+    "report.xlsx",
+    "report.xls",
+    "report.doc",
+    None,
+]
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -37,7 +47,11 @@ def assert_sane(doc: ReportDocument) -> None:
 
 
 @FUZZ
-@given(data=st.binary(max_size=4096), name=st.sampled_from(SUFFIXES), ctype=st.sampled_from([None, "text/html", "application/pdf"]))
+@given(
+    data=st.binary(max_size=4096),
+    name=st.sampled_from(SUFFIXES),
+    ctype=st.sampled_from([None, "text/html", "application/pdf"]),
+)
 def test_random_bytes(data: bytes, name: str | None, ctype: str | None) -> None:
     assert_sane(parse_bytes(data, url="fuzz", filename=name, content_type=ctype))
 
@@ -51,7 +65,11 @@ def test_truncated_files(name: str, cut: float) -> None:
 
 
 @FUZZ
-@given(name=st.sampled_from(sorted(originals())), pos=st.floats(min_value=0.0, max_value=0.999), junk=st.binary(min_size=1, max_size=64))
+@given(
+    name=st.sampled_from(sorted(originals())),
+    pos=st.floats(min_value=0.0, max_value=0.999),
+    junk=st.binary(min_size=1, max_size=64),
+)
 def test_corrupted_files(name: str, pos: float, junk: bytes) -> None:
     data = originals()[name]
     at = int(len(data) * pos)
@@ -59,7 +77,9 @@ def test_corrupted_files(name: str, pos: float, junk: bytes) -> None:
 
 
 cells = st.one_of(
-    st.sampled_from(["", "—", "/", "无", "0", "1,234", "１２", "-3", "0.5", "总计", "其他", "（七）总计", "3.其他", "本年新收"]),
+    st.sampled_from(
+        ["", "—", "/", "无", "0", "1,234", "１２", "-3", "0.5", "总计", "其他", "（七）总计", "3.其他", "本年新收"]
+    ),
     st.text(max_size=12),
     st.integers(min_value=-99999, max_value=10**12).map(str),
 )
@@ -76,6 +96,10 @@ def test_broken_tables(rows: list[list[str]], sep: str) -> None:
 @FUZZ
 @given(run=st.text(alphabet="0123456789 -.", max_size=60))
 def test_flattened_runs(run: str) -> None:
-    text = "x" * 300 + "三、收到和处理政府信息公开申请情况勾稽申请人情况自然人其他总计一、本年新收政府信息公开申请数量" + run
+    text = (
+        "x" * 300
+        + "三、收到和处理政府信息公开申请情况勾稽申请人情况自然人其他总计一、本年新收政府信息公开申请数量"
+        + run
+    )
     text += "（七）总计" + run + "四、结转下年度继续办理" + run + "四、政府信息公开行政复议、行政诉讼情况总计" + run
     assert_sane(parse_bytes(text.encode(), url="fuzz", filename="r.txt"))

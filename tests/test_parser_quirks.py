@@ -18,7 +18,15 @@ from tests import parser_builders as b
 # -- cells -----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("1,234", 1234), ("１２", 12), ("0.5", 0.5), ("16220.85", 16220.85), ("-15", -15), (" 7 ", 7), ("22（其中修订16件）", 22)],
+    [
+        ("1,234", 1234),
+        ("１２", 12),
+        ("0.5", 0.5),
+        ("16220.85", 16220.85),
+        ("-15", -15),
+        (" 7 ", 7),
+        ("22（其中修订16件）", 22),
+    ],
 )
 def test_number_cells(text: str, value: float) -> None:
     cell = parse_cell(text)
@@ -71,8 +79,14 @@ FLAT_HEADER = (
 
 
 def test_flattened_ambiguous_value_is_warned_not_guessed() -> None:
-    text = "x" * 300 + "第二十条第（一）项信息内容本年制发件数本年废止件数现行有效件数规章000行政规范性文件97253" + FLAT_HEADER
-    text += "一、本年新收政府信息公开申请数量320000032二、上年结转政府信息公开申请数量0000000四、结转下年度继续办理0000000"
+    text = (
+        "x" * 300
+        + "第二十条第（一）项信息内容本年制发件数本年废止件数现行有效件数规章000行政规范性文件97253"
+        + FLAT_HEADER
+    )
+    text += (
+        "一、本年新收政府信息公开申请数量320000032二、上年结转政府信息公开申请数量0000000四、结转下年度继续办理0000000"
+    )
     result = read_tables([[text]])
     assert result.metrics["applications.new.natural_person"] == 32
     assert result.metrics["applications.new.total"] == 32
@@ -83,7 +97,11 @@ def test_flattened_ambiguous_value_is_warned_not_guessed() -> None:
 
 def test_flattened_item_number_is_not_a_value() -> None:
     # "…国家秘密0000000 2.其他法律…": the "2." belongs to the next label.
-    text = "x" * 300 + FLAT_HEADER + "一、本年新收政府信息公开申请数量1000001（三）不予公开1.属于国家秘密10000012.其他法律行政法规禁止公开0000000"
+    text = (
+        "x" * 300
+        + FLAT_HEADER
+        + "一、本年新收政府信息公开申请数量1000001（三）不予公开1.属于国家秘密10000012.其他法律行政法规禁止公开0000000"
+    )
     text += "四、结转下年度继续办理0000000"
     result = read_tables([[text]])
     assert result.metrics["outcomes.withheld.state_secret.total"] == 1
@@ -92,13 +110,26 @@ def test_flattened_item_number_is_not_a_value() -> None:
 
 # -- tables with cells -------------------------------------------------------------------------------------
 def _table3(rows: list[list[str]], header: list[list[str]] | None = None) -> dict:
-    header = header or [["(本列数据的勾稽关系为：…)", "申请人情况"], ["", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"]]
+    header = header or [
+        ["(本列数据的勾稽关系为：…)", "申请人情况"],
+        ["", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"],
+    ]
     return read_tables([*header, *rows]).metrics
 
 
 def test_missing_other_column_maps_six_values_to_total() -> None:
-    header = [["(勾稽)", "申请人情况"], ["", "自然人", "法人或其他组织", "总计"], ["", "商业企业", "科研机构", "社会公益组织", "法律服务机构"]]
-    m = _table3([["一、本年新收政府信息公开申请数量", "3", "1", "0", "0", "0", "4"], ["四、结转下年度继续办理", "0", "0", "0", "0", "0", "0"]], header)
+    header = [
+        ["(勾稽)", "申请人情况"],
+        ["", "自然人", "法人或其他组织", "总计"],
+        ["", "商业企业", "科研机构", "社会公益组织", "法律服务机构"],
+    ]
+    m = _table3(
+        [
+            ["一、本年新收政府信息公开申请数量", "3", "1", "0", "0", "0", "4"],
+            ["四、结转下年度继续办理", "0", "0", "0", "0", "0", "0"],
+        ],
+        header,
+    )
     assert m["applications.new.total"] == 4 and m["applications.new.other"] is None
 
 
@@ -127,8 +158,17 @@ def test_typo_labels_are_recognised() -> None:
 
 
 def test_row_with_missing_cell_is_not_read() -> None:
-    rows = [["一、本年新收政府信息公开申请数量", "1", "0", "0", "0", "0", "1"], ["四、结转下年度继续办理", "0", "0", "0", "0", "0", "0", "0"]]
-    result = read_tables([["勾稽", "申请人情况"], ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"], *rows])
+    rows = [
+        ["一、本年新收政府信息公开申请数量", "1", "0", "0", "0", "0", "1"],
+        ["四、结转下年度继续办理", "0", "0", "0", "0", "0", "0", "0"],
+    ]
+    result = read_tables(
+        [
+            ["勾稽", "申请人情况"],
+            ["自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"],
+            *rows,
+        ]
+    )
     assert result.metrics["applications.new.total"] is None
     assert any(code == "cell_count" for code, _ in result.warnings)
 
@@ -137,7 +177,9 @@ def test_2019_template_other_processing_is_one_row() -> None:
     text = b.text_report().replace("本年制发件数", "本年新制作数量").replace("本年废止件数", "本年新公开数量")
     text = text.replace("现行有效件数", "对外公开总数量")
     lines = [ln for ln in text.split("\n") if not ln.startswith(("1.申请人无正当", "2.申请人逾期", "3.其他"))]
-    lines.insert(next(i for i, ln in enumerate(lines) if ln.startswith("（七）总计")), "（六）其他处理\t0\t1\t0\t0\t1\t0\t2")
+    lines.insert(
+        next(i for i, ln in enumerate(lines) if ln.startswith("（七）总计")), "（六）其他处理\t0\t1\t0\t0\t1\t0\t2"
+    )
     doc = parse_bytes("\n".join(lines).encode(), url="old.txt")
     assert doc.template == "2019"
     assert doc.metrics["outcomes.other.total.total"] == 2
@@ -147,14 +189,20 @@ def test_2019_template_other_processing_is_one_row() -> None:
 
 # -- sections --------------------------------------------------------------------------------------------
 def test_repeated_and_markdown_headings() -> None:
-    text = "## 一、总体情况\n### 一、总体情况\n正文。\n（一）主动公开：内容\n一完善工作机制。\n#### 二、主动公开政府信息情况\n表\n五、存在的主要问题及明年工作计划\n问题。"
+    text = (
+        "## 一、总体情况\n### 一、总体情况\n正文。\n（一）主动公开：内容\n一完善工作机制。\n"
+        "#### 二、主动公开政府信息情况\n表\n五、存在的主要问题及明年工作计划\n问题。"
+    )
     sections = {s.key: s for s in find_sections(text)}
     assert set(sections) >= {"overview", "active", "problems", "overview.active"}
     assert sections["problems"].text == "问题。"
 
 
 def test_headings_inside_flattened_text() -> None:
-    text = "引言。一、总体情况一是加强领导。二、主动公开政府信息情况2024年公开100条。四、政府信息公开行政法复议、行政诉讼情况000五、存在的主要问题及改进情况问题多。六、其他需要报告的事项无。"
+    text = (
+        "引言。一、总体情况一是加强领导。二、主动公开政府信息情况2024年公开100条。"
+        "四、政府信息公开行政法复议、行政诉讼情况000五、存在的主要问题及改进情况问题多。六、其他需要报告的事项无。"
+    )
     keys = [s.key for s in find_sections(text)]
     assert keys[:5] == ["overview", "active", "review", "problems", "other"]
 
@@ -171,7 +219,10 @@ def test_year_comes_from_the_title_not_the_intro() -> None:
 
 
 def test_pre2019_report_is_recognised() -> None:
-    old = "某县人民政府2015年政府信息公开工作年度报告\n一、概述\n2015年我县…\n二、主动公开政府信息的情况\n共公开信息300条。"
+    old = (
+        "某县人民政府2015年政府信息公开工作年度报告\n一、概述\n2015年我县…\n"
+        "二、主动公开政府信息的情况\n共公开信息300条。"
+    )
     doc = parse_bytes(old.encode(), url="old.txt")
     assert doc.template == "pre2019" and "pre2019" in doc.flags
     assert all(v is None for v in doc.metrics.values())
@@ -264,3 +315,30 @@ def test_review_identity() -> None:
     checks = {c.name: c for c in run_checks(metrics, "2021")}
     assert checks["review.litigation.direct"].status == "failed"
     assert checks["review.review"].status == "ok"
+
+
+def test_ambiguous_run_settled_only_by_the_reports_own_words() -> None:
+    from indexer.tables import confirmed_by_text
+
+    readings = split_run("97253", [INT] * 3)
+    text = "2025年，制发行政规范性文件9件，按程序确认失效或废止文件7件，现行有效行政规范性文件共253件。"
+    assert confirmed_by_text(readings, "规范性文件", text) == [9, 7, 253]
+    assert confirmed_by_text(readings, "规范性文件", "规范性文件9件。") is None  # one number is not enough
+    assert confirmed_by_text(split_run("121212", [INT] * 3), "规范性文件", "政策规范性文件类信息12条") is None
+
+
+def test_ambiguous_rows_settled_by_the_tables_identities() -> None:
+    # "110000011" reads 11,0,0,0,0,0,11 or 1,10,0,0,0,0,11; only the first makes 一+二 = 七+四 and
+    # 七 = sum of items hold, given the spaced (unambiguous) 予以公开 row.
+    runs = {"applications.new": "110000011", "outcomes.disclosed": "11 0 0 0 0 0 11", "outcomes.total": "110000011"}
+    text = "x" * 300 + FLAT_HEADER + "".join(label + runs.get(key, "0000000") for key, label, _ in b.APP_ROWS)
+    result = read_tables([[text]])
+    assert result.metrics["applications.new.natural_person"] == 11
+    assert result.metrics["applications.new.commercial"] == 0
+    assert result.metrics["outcomes.total.natural_person"] == 11
+    assert [c for c, _ in result.warnings].count("resolved_by_identities") == 2
+    # Without the anchor row both readings balance: nothing is guessed.
+    text = text.replace("11 0 0 0 0 0 11", "110000011")
+    result = read_tables([[text]])
+    assert result.metrics["applications.new.total"] is None
+    assert [c for c, _ in result.warnings].count("ambiguous_value") == 3

@@ -9,6 +9,7 @@ import pytest
 
 from indexer import catalogue
 from indexer.parse import parse_file
+from indexer.schema import ReportSchema
 
 REPORTS = Path(__file__).parent / "fixtures" / "reports"
 EXPECTED: dict[str, dict] = {
@@ -101,6 +102,7 @@ def test_document_fields(parsed) -> None:
     assert doc.agency.id and doc.id and doc.parser_version
     if "published" in exp:
         assert doc.published == exp["published"]
+    assert ReportSchema().validate(doc.to_dict()) == {}
     failed = sorted(c.name for c in doc.checks if c.status == "failed")
     assert failed == sorted(exp.get("failed_checks", []))
 

@@ -132,3 +132,31 @@ def test_missing_warc_file_is_a_clean_error(setup, tmp_path):
     resp = client.get(f"/api/v1/reports/{doc.id}/original")
     assert resp.status_code == 503
     assert "cannot be read" in resp.get_json()["error"]["reason"]
+
+
+def test_an_earlier_capture_can_be_opened(setup):
+    client, doc, captures, other, _ = setup
+    resp = client.get(f"/api/v1/reports/{doc.id}/original", query_string={"capture": captures[0].id})
+    assert resp.status_code == 200 and resp.data == OLD.encode()
+    foreign = client.get(f"/api/v1/reports/{doc.id}/original", query_string={"capture": other.id})
+    assert foreign.status_code == 404 and "capture" in foreign.get_json()["error"]["fields"]
+
+
+def test_report_page_lists_captures_and_shows_the_diff(setup):
+    from bs4 import BeautifulSoup
+
+    client, doc, captures, _, _ = setup
+    soup = BeautifulSoup(client.get(f"/reports/{doc.id}").data, "html.parser")
+    rows = soup.select("#captures tbody tr")
+    assert len(rows) == len(captures)
+    assert "current" in rows[1].get("class", []) and not rows[0].get("class")
+    links = soup.select("#captures a.diff-link")
+    assert len(links) == 1  # only the second version has a previous, different one
+    page = client.get(links[0]["href"])
+    assert page.status_code == 200
+    diff = BeautifulSoup(page.data, "html.parser")
+    assert diff.select_one("#changed").text == "正文有改动"
+    assert [s.text for s in diff.select("#diff .del")] == ["-本年度收到依申请公开申请10件。"]
+    assert [s.text for s in diff.select("#diff .add")] == ["+本年度收到依申请公开申请12件。"]
+    missing = client.get(f"/reports/{doc.id}/diff")
+    assert missing.status_code == 400 and missing.mimetype == "text/html"

@@ -132,6 +132,7 @@ def test_report_page_lays_out_the_three_tables(client, docs):
     assert soup.select_one("#checks tr.check-failed")
     assert [h.text for h in soup.select("#sections h3")] == [s.title for s in doc.sections]
     assert soup.select_one("#original")["href"] == f"/api/v1/reports/{doc.id}/original"
+    assert "暂无存档记录" in soup.select_one("#captures").text  # no archive in this test: said, not an error
 
 
 def test_agency_page_draws_metrics_over_the_years(client, docs):
@@ -203,3 +204,17 @@ def test_failed_checks_name_the_cells_they_are_about():
     assert check_metric_keys("review.litigation.direct") == {
         f"litigation.direct.{c}" for c in ("upheld", "corrected", "other", "pending", "total")
     }
+
+
+def test_metric_bucket_facet_narrows_by_number_of_applications(client, docs):
+    soup = page(client, "/")
+    key = "applications.new.total"
+    link = facet_link(soup, key, "10–99")
+    expected = [d for d in docs if 10 <= d.metrics[key] < 100]
+    assert int(link.select_one(".count").text) == len(expected)
+    narrowed = page(client, link["href"])
+    assert narrowed.select_one("#total").text == str(len(expected))
+    assert "selected" in facet_link(narrowed, key, "10–99")["class"]
+    assert facet_link(narrowed, key, "1–9") is None  # empty buckets are not offered
+    cleared = page(client, facet_link(narrowed, key, "10–99")["href"])
+    assert cleared.select_one("#total").text == str(len(docs))

@@ -88,7 +88,7 @@ def make_doc(i: int, rng: random.Random) -> ReportDocument:
     return ReportDocument(
         id=f"r{i:04d}",
         title=f"{name}{year or ''}年政府信息公开工作年度报告" + rng.choice(["", "（复议）", "ＩＳＯ"]),
-        agency=Agency(name=name, normalized_name=name, type=agency_type, level=level, id=f"a{hash(name) % 997}"),
+        agency=Agency(name=name, normalized_name=name, type=agency_type, level=level, id=f"a-{name}"),
         region=Region(province=province, city=city, county=county),
         year=year,
         published=None if rng.random() < 0.1 else f"{(year or 2024) + 1}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",

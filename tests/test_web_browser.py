@@ -131,6 +131,8 @@ def test_search_facet_report_and_csv(server, browser, docs, tmp_path):
 
 
 def test_docs_page_renders_operations_offline(server, browser):
+    from playwright.sync_api import expect
+
     page = browser.new_page()
     page.goto(server + "/api/docs")
     page.wait_for_selector("section.op")
@@ -138,5 +140,6 @@ def test_docs_page_renders_operations_offline(server, browser):
     search_op = page.locator("section.op", has=page.locator("code", has_text="/search")).first
     search_op.locator("input[name=q]").fill("依申请公开")
     search_op.locator("button").click()
-    page.wait_for_function("document.querySelector('section.op pre') && /\\n200\\n/.test(document.body.innerText)")
+    expect(search_op.locator("pre")).to_contain_text("\n200\n")
+    expect(search_op.locator("pre")).to_contain_text("依申请公开")
     page.close()

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Response
 
 from crawler.archive import ArchiveError
+from indexer.document import ReportDocument
 from service import archive, state
 from service.api import Blueprint
 from service.errors import ApiError
@@ -22,6 +23,7 @@ from service.schemas import (
     DiffArgsSchema,
     DiffSchema,
     ErrorSchema,
+    OriginalArgsSchema,
     ReportDetailSchema,
 )
 from store.query import MAX_PAGE_SIZE, build_search
@@ -49,24 +51,32 @@ def read_payload(catalog: Any, capture: Any) -> bytes:
 
 
 @blp.route("/reports/<string:report_id>/original")
+@blp.arguments(OriginalArgsSchema, location="query", as_kwargs=False)
 @blp.response(200, description="The archived original, byte for byte, with its content type")
 @blp.alt_response(404, schema=ErrorSchema)
-def original(report_id: str):
-    """The archived original the report was parsed from (from the WARC archive, not the live site)."""
+def original(args: dict[str, Any], report_id: str):
+    """The archived original the report was parsed from, or an earlier ``capture`` (from the WARC archive)."""
     doc = state.get_report(report_id)
     catalog = state.catalog()
-    capture = archive.original_capture(catalog, doc)
-    if capture is None:
-        raise ApiError(404, f"report {report_id!r} has no archived original")
+    if args.get("capture"):
+        capture = archive.find_capture(catalog, doc, args["capture"])
+        if capture is None:
+            raise ApiError(
+                404, f"report {report_id!r} has no capture {args['capture']!r}", {"capture": ["no such capture"]}
+            )
+    else:
+        capture = archive.original_capture(catalog, doc)
+        if capture is None:
+            raise ApiError(404, f"report {report_id!r} has no archived original")
     payload = read_payload(catalog, capture)
     content_type = capture.content_type or doc.provenance.content_type or "application/octet-stream"
     return Response(
         payload,
         headers={
-            "Content-Type": content_type,
+            "Content-Type": archive.header_safe(content_type) or "application/octet-stream",
             "X-Archive-Capture": str(capture.id),
-            "X-Archive-Captured-At": str(capture.captured_at or ""),
-            "X-Original-Url": capture.url,
+            "X-Archive-Captured-At": archive.header_safe(str(capture.captured_at or "")),
+            "X-Original-Url": archive.header_safe(capture.url),
             # An archived page must not run scripts or load resources in our origin.
             "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'",
         },
@@ -93,24 +103,20 @@ def captures(report_id: str):
 @blp.alt_response(404, schema=ErrorSchema)
 def diff(args: dict[str, Any], report_id: str):
     """What changed in the extracted text between two captures of the report (unified diff)."""
-    doc = state.get_report(report_id)
+    return capture_diff(state.get_report(report_id), args["from_"], args["to"])
+
+
+def capture_diff(doc: ReportDocument, from_id: str, to_id: str) -> dict[str, Any]:
     catalog = state.catalog()
     texts = []
-    for name in ("from_", "to"):
-        capture = archive.find_capture(catalog, doc, args[name])
+    for field, capture_id in (("from", from_id), ("to", to_id)):
+        capture = archive.find_capture(catalog, doc, capture_id)
         if capture is None:
-            field = "from" if name == "from_" else "to"
-            raise ApiError(404, f"report {report_id!r} has no capture {args[name]!r}", {field: ["no such capture"]})
+            raise ApiError(404, f"report {doc.id!r} has no capture {capture_id!r}", {field: ["no such capture"]})
         payload = read_payload(catalog, capture)
         texts.append(archive.extracted_text(payload, capture.content_type or "", capture.url))
-    text = archive.text_diff(texts[0], texts[1], f"capture {args['from_']}", f"capture {args['to']}")
-    return {
-        "report_id": doc.id,
-        "from_": args["from_"],
-        "to": args["to"],
-        "changed": texts[0] != texts[1],
-        "diff": text,
-    }
+    text = archive.text_diff(texts[0], texts[1], f"capture {from_id}", f"capture {to_id}")
+    return {"report_id": doc.id, "from_": from_id, "to": to_id, "changed": texts[0] != texts[1], "diff": text}
 
 
 @blp.route("/agencies")
@@ -122,7 +128,7 @@ def agencies(args: dict[str, Any]):
     return {"agencies": [agency_summary_dict(a) for a in found]}
 
 
-def agency_documents(agency_id: str) -> list:
+def agency_documents(agency_id: str) -> list[ReportDocument]:
     st = state.store()
     query = build_search(filters={"agency_id": [agency_id]}, facets=(), size=MAX_PAGE_SIZE, sort="-year")
     docs = []

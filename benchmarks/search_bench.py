@@ -1,0 +1,212 @@
+"""Search benchmark of the embedded store: indexing throughput, memory, index size and query latency.
+
+    python -m benchmarks search --sizes 10000,100000,1000000
+
+For each size a synthetic corpus (``demo.generator``, deterministic) is streamed into a fresh SQLite
+store in batches; then a fixed set of realistic queries (common and rare phrases of 1, 2 and 5+
+characters, mixed script, with and without filters, each with all default facets and highlighting)
+is run with the match cache cleared before every run ("cold"), and again warm. Results go to
+``benchmarks/results/search-<timestamp>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+CHUNK = 5_000  # reports generated at a time (generation is not counted as indexing time)
+
+
+def _rss_mb() -> float:
+    """Current resident set size (not the peak), to show memory stays flat while streaming."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _documents(n: int, seed: int) -> Iterator[Any]:
+    from demo.generator import generate_corpus
+
+    for i, report in enumerate(generate_corpus(n, seed)):
+        yield report.to_document(f"https://bench.example/{seed}/{i}.html")
+
+
+def queries(sample: list[Any]) -> list[dict[str, Any]]:
+    """The benchmark's query set; a few rare ones are taken from the corpus itself (agency names)."""
+    rare_agency = sample[3].agency.normalized_name
+    rare_county = next((d.region.county for d in sample if d.region.county), "县")
+    province = sample[0].region.province
+    return [
+        {"q": "依申请公开"},  # 5 characters, in nearly every report
+        {"q": "复议"},  # 2 characters, common
+        {"q": "诉讼"},
+        {"q": "收费"},
+        {"q": "复"},  # 1 character: prefix query
+        {"q": "本机关不掌握相关政府信息"},  # long phrase
+        {"q": "三审三校"},
+        {"q": "政务新媒体"},
+        {"q": "短视频"},
+        {"q": "二十大"},
+        {"q": "H5"},  # Latin
+        {"q": "711号"},  # digits + ideograph
+        {"q": rare_agency},  # rare: one agency's reports
+        {"q": rare_county},
+        {"q": f"{rare_county} 依申请公开"},
+        {"q": "复议 OR 诉讼"},
+        {"q": "依申请公开 -收费"},
+        {"q": "依申请公开", "filters": {"province": [province]}},
+        {"q": "复议", "filters": {"year": ["2023"]}, "metric": ["applications.new.total >= 10"]},
+        {"q": "依申请公开", "section": "review"},
+        {"q": "政府信息", "filters": {"agency_type": ["部门"], "level": ["县"]}},
+        {"q": "", "filters": {"province": [province], "year": ["2024"]}},
+        {"q": ""},  # match all + facets
+        {"q": "", "metric": ["review.total >= 1"], "sort": "-metric:applications.new.total"},
+    ]
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def build(path: Path, n: int, seed: int) -> dict[str, Any]:
+    from store.sqlite_store import SqliteStore
+
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = SqliteStore(path)
+    docs = _documents(n, seed)
+    indexed, index_s, rss = 0, 0.0, []
+    while chunk := list(islice(docs, CHUNK)):
+        started = time.perf_counter()
+        stats = store.index(chunk)
+        index_s += time.perf_counter() - started
+        indexed += stats.indexed
+        del chunk
+        if indexed % max(CHUNK, n // 10) == 0 or indexed == n:
+            gc.collect()
+            rss.append((indexed, round(_rss_mb(), 1)))
+            print(f"  indexed {indexed:>9,}  {indexed / index_s:,.0f}/s  rss {rss[-1][1]} MiB", file=sys.stderr)
+    store.close()
+    size = sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
+    return {
+        "reports": indexed,
+        "index_seconds": round(index_s, 2),
+        "reports_per_second": round(indexed / index_s, 1) if index_s else None,
+        "rss_mib_by_reports": rss,
+        "bytes_on_disk": size,
+        "bytes_per_report": round(size / max(indexed, 1)),
+    }
+
+
+def measure(path: Path, seed: int, repeats: int) -> dict[str, Any]:
+    from store.query import build_search
+    from store.sqlite_store import SqliteStore
+
+    store = SqliteStore(path)
+    sample = list(islice(_documents(10, seed), 10))
+    started = time.perf_counter()
+    store.search(build_search("", size=1))  # loads the columnar copy
+    load_ms = (time.perf_counter() - started) * 1000
+    per_query: list[dict[str, Any]] = []
+    cold: list[float] = []
+    warm: list[float] = []
+    for spec in queries(sample):
+        query = build_search(**spec)
+        times = []
+        for _ in range(repeats):
+            store._matches.clear()  # cold: the FTS match is evaluated every time
+            started = time.perf_counter()
+            result = store.search(query)
+            times.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        store.search(query)
+        warm_ms = (time.perf_counter() - started) * 1000
+        cold.extend(times)
+        warm.append(warm_ms)
+        per_query.append(
+            {
+                **spec,
+                "total": result.total,
+                "median_ms": round(statistics.median(times), 1),
+                "warm_ms": round(warm_ms, 1),
+                "facets_timed_out": [f.name for f in result.facets if f.timed_out],
+            }
+        )
+        print(f"  {json.dumps(spec, ensure_ascii=False):70} {result.total:>9,} {statistics.median(times):8.1f} ms")
+    store.close()
+    return {
+        "columnar_load_ms": round(load_ms, 1),
+        "p50_ms": round(_percentile(cold, 50), 1),
+        "p95_ms": round(_percentile(cold, 95), 1),
+        "max_ms": round(max(cold), 1),
+        "warm_p50_ms": round(_percentile(warm, 50), 1),
+        "warm_p95_ms": round(_percentile(warm, 95), 1),
+        "queries": per_query,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks search", description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000", help="comma-separated corpus sizes (default: 10000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3, help="cold runs per query")
+    parser.add_argument("--work-dir", type=Path, default=RESULTS_DIR / "indexes", help="where the index files go")
+    parser.add_argument("--reuse", action="store_true", help="measure an existing index of the same size")
+    parser.add_argument("--keep", action="store_true", help="keep the index files afterwards")
+    args = parser.parse_args(argv)
+    try:
+        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--sizes must be comma-separated integers, got {args.sizes!r}")
+    try:
+        import demo.generator  # noqa: F401
+    except ImportError:
+        print("search benchmark: demo.generator is not available yet; nothing to index", file=sys.stderr)
+        return 2
+    args.work_dir.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        "benchmark": "search",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "cpus": os.cpu_count()},
+        "sizes": {},
+    }
+    for n in sizes:
+        path = args.work_dir / f"search-{n}.sqlite3"
+        print(f"size {n:,}", file=sys.stderr)
+        entry: dict[str, Any] = {}
+        if not (args.reuse and path.exists()):
+            entry["indexing"] = build(path, n, args.seed)
+        entry["search"] = measure(path, args.seed, args.repeats)
+        report["sizes"][str(n)] = entry
+        if not args.keep:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        s = entry["search"]
+        print(f"size {n:,}: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms (cold)", file=sys.stderr)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"search-{time.strftime('%Y%m%dT%H%M%S')}.json"
+    out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
