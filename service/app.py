@@ -31,7 +31,6 @@ def create_app(settings: Settings | None = None, *, store: Any = None, catalog: 
         ADMIN_TOKEN=settings.admin_token,
         RATE_LIMIT_PER_MINUTE=settings.rate_limit_per_minute,
         MAX_CONTENT_LENGTH=MAX_REQUEST_BODY,
-        JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Chinese stays readable in responses
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -47,7 +46,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None, catalog: 
     init_api(app)
     app.register_blueprint(web_bp)
     errors.register(app)  # after flask-smorest, so ours answer every HTTP error
-    _install_rate_limit(app, RateLimiter(settings.rate_limit_per_minute))
+    _install_rate_limit(app, RateLimiter(app.config["RATE_LIMIT_PER_MINUTE"]))
     _install_security_headers(app)
     return app
 

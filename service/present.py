@@ -204,6 +204,11 @@ def metric_tables(doc: ReportDocument) -> list[dict[str, Any]]:
             {
                 "key": table,
                 "label": table_label,
+                "metrics": [
+                    {"key": m.key, "label": m.label, "unit": m.unit, "value": doc.metrics.get(m.key)}
+                    for row in row_order
+                    for m in row_metrics[row]
+                ],
                 "blocks": [
                     {"columns": [{"key": k, "label": label} for k, label in b.columns], "rows": b.rows, "unit": b.unit}
                     for b in blocks

@@ -15,7 +15,7 @@ from store.query import FACET_FIELDS, FUNCTIONS, GROUP_BY, MAX_PAGE_SIZE, MAX_QU
 
 MAX_PARAM_LENGTH = 200
 MAX_LIST_ITEMS = 50
-MAX_EXPORT_COLUMNS = 60
+MAX_EXPORT_COLUMNS = 400  # more than the catalogue has
 YEAR_RANGE = validate.Range(1990, 2100)
 
 # Parameters that may be given as "a,b" as well as repeated (?facets=a&facets=b).
@@ -82,7 +82,11 @@ class SearchArgsSchema(FilterArgsSchema):  # type: ignore[misc, valid-type]
     size = fields.Integer(validate=validate.Range(1, MAX_PAGE_SIZE), metadata={"description": "hits per page"})
     cursor = _str(2000, metadata={"description": "next_cursor of the previous page"})
     format = fields.String(validate=validate.OneOf(("json", "csv")), metadata={"description": "json (default) or csv"})
-    columns = _list("metric keys to add as CSV columns / to return with each hit")
+    columns = fields.List(
+        _str(),
+        validate=validate.Length(max=MAX_EXPORT_COLUMNS),
+        metadata={"description": "metric keys to add as CSV columns / to return with each hit; 'all' for every one"},
+    )
 
 
 class FeedArgsSchema(FilterArgsSchema):  # type: ignore[misc, valid-type]
@@ -220,9 +224,21 @@ class TableBlockSchema(Schema):
     unit = fields.String(required=True)
 
 
+class LabelledValueSchema(Schema):
+    key = fields.String(required=True)
+    label = fields.String(required=True)
+    unit = fields.String(required=True)
+    value = fields.Float(allow_none=True)
+
+
 class MetricTableSchema(Schema):
     key = fields.String(required=True)
     label = fields.String(required=True)
+    metrics = fields.List(
+        fields.Nested(LabelledValueSchema),
+        required=True,
+        metadata={"description": "the table's metrics in form order, flat, with Chinese labels and units"},
+    )
     blocks = fields.List(fields.Nested(TableBlockSchema), required=True)
 
 

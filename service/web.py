@@ -133,6 +133,9 @@ def search() -> tuple[str, int]:
         args.setdefault("size", PAGE_SIZE)
         args.setdefault("metric_facets", list(PAGE_METRIC_FACETS))
         result = search_dict(state.store().search(search_query(args)))
+        for facet in result["facets"]:
+            if facet["name"] == "year":  # years read best in order, not by count
+                facet["values"].sort(key=lambda v: v["value"], reverse=True)
     except ValidationError as exc:
         fields = flatten_errors(exc.messages)
         error = "；".join(f"{k}: {' '.join(v)}" for k, v in fields.items())

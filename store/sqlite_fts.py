@@ -18,15 +18,16 @@ construction: ``复议`` never matches ``复、议`` (no ``复议`` bigram there
 
 from __future__ import annotations
 
+import operator
 import re
 
 from store import analysis
 
-# Same token classes as store.analysis, but a whole CJK *run* per match, and no groups so that
-# ``findall`` returns plain strings (the stream is then built by C code, not a Python loop).
-_RUN_RE = re.compile(rf"[{analysis._CJK}]+|\d+(?:[.,]\d+)+|[^\W_{analysis._CJK}]+", re.UNICODE)
-# Inside a run, each ideograph followed by another becomes that bigram plus a space: "abcd" → "ab bc cd d".
-_BIGRAM_RE = re.compile(rf"([{analysis._CJK}])(?=([{analysis._CJK}]))")
+# Same token classes as store.analysis, but a whole CJK *run* per match so a text needs few regex steps.
+_RUN_RE = re.compile(
+    rf"(?P<cjk>[{analysis._CJK}]+)|(?P<word>\d+(?:[.,]\d+)+|[^\W_{analysis._CJK}]+)",
+    re.UNICODE,
+)
 
 # The tokenizer the FTS5 table is created with: our tokens contain only non-ASCII characters,
 # ASCII letters/digits, "." and ",", and are separated by single spaces.
@@ -37,7 +38,15 @@ TOKENS_VERSION = "1"
 
 def index_text(text: str) -> str:
     """The FTS5 token stream of a field's text (space-separated)."""
-    return _BIGRAM_RE.sub(r"\1\2 ", " ".join(_RUN_RE.findall(analysis.normalize(text))))
+    out: list[str] = []
+    for m in _RUN_RE.finditer(analysis.normalize(text)):
+        run = m.group()
+        if m.lastgroup == "cjk":
+            out.extend(map(operator.add, run, run[1:]))  # the bigrams…
+            out.append(run[-1])  # …and the trailing unigram
+        else:
+            out.append(run)
+    return " ".join(out)
 
 
 def term_phrase(text: str) -> str:

@@ -283,6 +283,10 @@ def test_report_is_the_canonical_document_with_tables(client, docs):
     heading = next(i for i, r in enumerate(rows) if not r["key"])
     assert rows[heading]["label"] == "三、本年度办理结果" and rows[heading + 1]["key"] == "outcomes.disclosed"
     assert body["links"]["original"] == f"/api/v1/reports/{doc.id}/original"
+    flat = {m["key"]: m for t in body["tables"] for m in t["metrics"]}
+    for key, value in doc.metrics.items():
+        m = catalogue.get(key)
+        assert flat[key] == {"key": key, "label": m.label, "unit": m.unit, "value": value}
 
 
 def test_unknown_report_is_404(client):
@@ -343,6 +347,7 @@ def test_health_and_ready(client, docs):
         ({"size": 0}, "size"),
         ({"size": 101}, "size"),
         ({"year_from": "abc"}, "year_from"),
+        ({"year_from": ""}, "year_from"),
         ({"year_from": 2025, "year_to": 2021}, "year_from"),
         ({"sort": "sideways"}, "sort"),
         ({"metric": "nosuch.metric>1"}, "metric"),
@@ -515,3 +520,14 @@ def test_app_opens_the_store_from_the_settings(tmp_path):
     ready = app.test_client().get("/api/v1/ready").get_json()
     assert ready["status"] == "ready" and ready["reports"] == 0
     assert (tmp_path / "data" / "index.sqlite3").exists()
+
+
+def test_csv_with_every_metric(client, docs):
+    rows = read_csv(client.get("/api/v1/search", query_string={"county": "郏县", "format": "csv", "columns": "all"}))
+    keys = [m.key for m in catalogue.metrics()]
+    assert len(rows[0]) == 11 + len(keys)
+    assert rows[0][-1].endswith(f"[{keys[-1]}]")
+    by_id = {d.id: d for d in docs}
+    for row in rows[1:]:
+        doc = by_id[row[0]]
+        assert sum(1 for cell in row[11:] if cell != "") == sum(1 for v in doc.metrics.values() if v is not None)

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 
 from service import state
 from service.api import Blueprint
@@ -23,7 +23,7 @@ SECURITY = [{"bearerAuth": []}]
 
 @blp.before_request
 def require_admin_token() -> None:
-    configured = state.settings().admin_token
+    configured = current_app.config["ADMIN_TOKEN"]
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header or scheme.lower() != "bearer" or not token.strip():

@@ -6,22 +6,22 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, request
 
+from indexer import catalogue
 from indexer.document import ReportDocument
 from service import exports, state
 from service.api import Blueprint
 from service.present import search_dict
 from service.queries import FEED_SIZE, aggregation_query, check_metric_keys, search_query
 from service.schemas import (
-    MAX_EXPORT_COLUMNS,
     FeedArgsSchema,
     SearchArgsSchema,
     SearchResultSchema,
     StatsArgsSchema,
     StatsResultSchema,
 )
-from store.query import MAX_PAGE_SIZE, QueryError, SearchQuery
+from store.query import MAX_PAGE_SIZE, SearchQuery
 
 blp = Blueprint("search", __name__, description="Full-text search, aggregations and exports")
 
@@ -57,10 +57,10 @@ def iter_matching(query: SearchQuery, limit: int = MAX_EXPORT_ROWS) -> Iterator[
 
 
 def _columns(args: dict[str, Any]) -> list[str]:
-    columns = check_metric_keys(args.get("columns", []), "columns")
-    if len(columns) > MAX_EXPORT_COLUMNS:
-        raise QueryError(f"at most {MAX_EXPORT_COLUMNS} metric columns", "columns")
-    return columns
+    columns = args.get("columns", [])
+    if "all" in columns:
+        return [m.key for m in catalogue.metrics()]
+    return check_metric_keys(columns, "columns")
 
 
 @blp.route("/search")
@@ -125,7 +125,3 @@ def feed(args: dict[str, Any]):
     title = "年报 · " + (args.get("q") or "最新报告")
     body = exports.atom_feed(docs, title=title, self_url=request.url, base_url=base)
     return Response(body, mimetype="application/atom+xml")
-
-
-def search_csv_url(params: dict[str, Any]) -> str:
-    return url_for("search.search", **params, format="csv")
