@@ -36,6 +36,8 @@ REPORT_MARKERS = (
 # A report's title names its year ("2024年", "2024年度", "二〇二四年"); a column ("政府信息公开年报") does not.
 _YEAR = re.compile(r"(?:19|20)\d{2}\s*年|[〇○零一二][〇○零一二三四五六七八九]{3}年")
 _REPORT_TITLE = re.compile(r"信息公开.{0,12}(?:年度报告|年报|工作报告)|(?:年度报告|年报).{0,6}政府信息公开")
+# Notices about reports ("关于做好2024年度政府信息公开工作年度报告编制发布工作的通知") are not reports.
+_DIRECTIVE_TITLE = re.compile(r"^关于.*(?:通知|意见|办法|方案|函)$")
 _PAGER_URL = re.compile(r"(?:^|/)index_\d+\.s?html?$|[?&](?:page|pageno|pageindex|pn|p|curpage)=\d+", re.I)
 _CREATE_PAGE = re.compile(r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([\w-]+)['\"]"
                           r"\s*,\s*['\"](\w+)['\"]")  # fmt: skip
@@ -81,7 +83,7 @@ class Page:
 def looks_like_report_title(text: str) -> bool:
     """'2024年政府信息公开工作年度报告', '…2024年度政府信息公开工作报告', '二〇二四年…信息公开年报'…"""
     text = _WS.sub("", text or "")
-    return bool(_REPORT_TITLE.search(text) and _YEAR.search(text))
+    return bool(_REPORT_TITLE.search(text) and _YEAR.search(text)) and not _DIRECTIVE_TITLE.search(text)
 
 
 def is_attachment_url(url: str) -> bool:

@@ -27,7 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
-WRAPPER = "wrapper"  # recorded as the "report id" of a wrapper page's digest so it is not parsed again
+# Recorded as the "report id" of a digest that is not indexed, so it is not parsed again.
+WRAPPER = "wrapper"
+NOT_A_REPORT = "not-a-report"
 
 
 @dataclass
@@ -37,6 +39,7 @@ class IndexRunStats:
     already_indexed: int = 0
     wrappers: int = 0
     duplicates: int = 0  # attachments of pages that carry the report themselves
+    not_reports: list[str] = field(default_factory=list)  # candidate pages the parser found no report in
     store_failures: int = 0
     check_failed: int = 0
     flags: Counter[str] = field(default_factory=Counter)
@@ -48,6 +51,9 @@ class IndexRunStats:
             f" ({self.already_indexed} already indexed, {self.wrappers} attachment wrapper page(s),"
             f" {self.duplicates} duplicate attachment(s))",
         ]
+        if self.not_reports:
+            lines.append(f"  {len(self.not_reports)} candidate page(s) hold no report (archived, not indexed):")
+            lines.extend(f"    {url}" for url in self.not_reports[:10])
         if self.check_failed:
             lines.append(f"  {self.check_failed} report(s) break an accounting identity (check_status=failed)")
         for flag, n in sorted(self.flags.items()):
@@ -84,9 +90,19 @@ def _has_tables(doc: ReportDocument) -> bool:
     return any(v is not None for v in doc.metrics.values())
 
 
-def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool) -> Iterator[
-    tuple[ReportDocument, Capture]
-]:
+def is_report(doc: ReportDocument) -> bool:
+    """Whether a crawled candidate is a report at all. The crawler judges by title and links; the parser
+    knows the template. A document that failed to parse, or is flagged (pre-2019, needs OCR, unsupported
+    format), is kept so that nothing is lost; one with neither tables nor template sections is not a report
+    (e.g. a notice about writing reports)."""
+    if doc.flags:
+        return True
+    return _has_tables(doc) or len({s.key for s in doc.sections if "." not in s.key}) >= 2
+
+
+def _documents(
+    catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool
+) -> Iterator[tuple[ReportDocument, Capture]]:
     """Yield (document, capture) for each report capture to index, resolving attachment wrappers."""
     captures = list(catalog.report_captures())
     attachments: dict[str, list[Capture]] = {}
@@ -118,12 +134,21 @@ def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, on
                 else:
                     stats.already_indexed += 1
             continue
+        if not is_report(doc):
+            stats.not_reports.append(cap.url)
+            catalog.mark_indexed(cap.digest, NOT_A_REPORT)
+            continue
         stats.duplicates += len(children)
         yield doc, cap
 
 
-def _write(store: Store, catalog: Catalog, pairs: Iterable[tuple[ReportDocument, Capture]], stats: IndexRunStats,
-           progress: Callable[[IndexRunStats], None] | None) -> None:
+def _write(
+    store: Store,
+    catalog: Catalog,
+    pairs: Iterable[tuple[ReportDocument, Capture]],
+    stats: IndexRunStats,
+    progress: Callable[[IndexRunStats], None] | None,
+) -> None:
     batch: list[tuple[ReportDocument, Capture]] = []
 
     def flush() -> None:
