@@ -8,6 +8,7 @@ from flask import Flask
 from waitress.server import create_server
 
 from nianbao.settings import Settings
+from service import state
 from service.app import create_app
 
 THREADS = 8
@@ -28,7 +29,8 @@ def make_server(settings: Settings, app: Flask | None = None):
 def run(settings: Settings) -> None:
     """Serve until interrupted, printing where."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    server = make_server(settings)
+    app = create_app(settings)
+    server = make_server(settings, app)
     url = f"http://{settings.host}:{server.effective_port}/"
     print(f"nianbao on {url} (API: {url}api/v1, docs: {url}api/docs; Ctrl-C to stop)", flush=True)
     try:
@@ -37,3 +39,4 @@ def run(settings: Settings) -> None:
         pass
     finally:
         server.close()
+        state.close(app)

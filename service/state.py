@@ -60,3 +60,13 @@ def get_report(report_id: str) -> ReportDocument:
     if doc is None:
         raise ApiError(404, f"no report {report_id!r}")
     return doc
+
+
+def close(app: Any) -> None:
+    """Release what the app opened (store, catalogue, job threads); for shutdown and tests."""
+    ext = app.extensions[EXT]
+    ext["jobs"].shutdown()
+    for key in ("catalog", "store"):
+        if ext[key] is not None:
+            ext[key].close()
+            ext[key] = None

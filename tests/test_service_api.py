@@ -15,6 +15,7 @@ from test_service_data import build_documents, make_settings, make_store
 from crawler.sources import load_sources
 from indexer import catalogue
 from indexer.document import SECTION_NAMES, ReportDocument
+from service import state
 from service.app import create_app
 from store import analysis
 
@@ -520,6 +521,8 @@ def test_app_opens_the_store_from_the_settings(tmp_path):
     ready = app.test_client().get("/api/v1/ready").get_json()
     assert ready["status"] == "ready" and ready["reports"] == 0
     assert (tmp_path / "data" / "index.sqlite3").exists()
+    state.close(app)
+    assert app.test_client().get("/api/v1/ready").status_code == 503  # closed: not ready, not a crash
 
 
 def test_csv_with_every_metric(client, docs):

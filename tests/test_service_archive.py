@@ -10,6 +10,7 @@ from test_service_data import build_documents, make_settings, make_store
 
 from crawler.archive import HttpRequest, HttpResponse, WarcArchive, payload_digest
 from crawler.catalog import Catalog
+from service import state
 from service.app import create_app
 
 OLD = "<html><body><h1>鲁山县2024年报告</h1><p>本年度收到依申请公开申请10件。</p><p>不变的一段。</p></body></html>"
@@ -58,9 +59,9 @@ def setup(tmp_path):
     other_capture = _archive(settings, other.provenance.url, [b"<p>other</p>"])[0]
     doc.provenance.digest = payload_digest(NEW.encode())
     store = make_store(tmp_path / "index.sqlite3", [doc, other, docs[2]])
-    client = create_app(settings, store=store).test_client()
-    yield client, doc, captures, other_capture, docs[2]
-    store.close()
+    app = create_app(settings, store=store)
+    yield app.test_client(), doc, captures, other_capture, docs[2]
+    state.close(app)
 
 
 def test_original_is_the_archived_bytes_of_the_indexed_capture(setup):
