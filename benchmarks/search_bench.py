@@ -109,7 +109,8 @@ def build(path: Path, n: int, seed: int) -> dict[str, Any]:
             gc.collect()
             rss_mb, anon_mb = _memory_mb()
             rss.append({"reports": indexed, "rss_mib": rss_mb, "anon_mib": anon_mb})
-            print(f"  indexed {indexed:>9,}  {indexed / index_s:,.0f}/s  rss {rss_mb} MiB (anon {anon_mb})", file=sys.stderr)
+            rate = indexed / index_s
+            print(f"  indexed {indexed:>9,}  {rate:,.0f}/s  rss {rss_mb} MiB (anon {anon_mb})", file=sys.stderr)
     store.close()
     size = sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
     return {

@@ -15,7 +15,19 @@ def _settings(ctx: click.Context) -> Settings:
     return ctx.obj
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """Turns a store that cannot be reached (e.g. Elasticsearch down) into a one-line error, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from store.base import StoreUnavailable
+
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (archive, catalog, index). [./data]")
 @click.option("--config", "config_file", type=click.Path(exists=True, path_type=Path), help="TOML settings file.")
 @click.version_option(package_name="nianbao")

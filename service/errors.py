@@ -12,6 +12,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from service.schemas import flatten_errors
+from store.base import StoreUnavailable
 from store.query import QueryError
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,11 @@ def handle_api_error(exc: ApiError) -> Response:
     return error_response(exc.status, exc.reason, exc.fields, exc.headers)
 
 
+def handle_store_unavailable(exc: StoreUnavailable) -> Response:
+    log.error("store unavailable: %s", exc)
+    return error_response(503, f"search store unavailable: {exc}")
+
+
 def handle_unexpected(exc: BaseException) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return error_response(500)
@@ -96,5 +102,6 @@ def handle_unexpected(exc: BaseException) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(QueryError, handle_query_error)
     app.register_error_handler(ApiError, handle_api_error)
+    app.register_error_handler(StoreUnavailable, handle_store_unavailable)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
+from urllib.parse import quote_from_bytes
 
+import waitress.parser
 from flask import Flask
 from waitress.server import create_server
 
@@ -12,6 +15,19 @@ from service import state
 from service.app import create_app
 
 THREADS = 8
+
+_NON_ASCII = re.compile(rb"[\x80-\xff]+")
+_split_uri = waitress.parser.split_uri
+
+
+def _split_uri_percent_encoding_utf8(uri: bytes) -> tuple[str, str, str, str, str]:
+    """Browsers percent-encode non-ASCII in URLs, but curl and scripts send raw UTF-8
+    (``curl '…/search?q=依申请公开'``), which waitress rejects as "Bad URI". Encode it the way a browser
+    would before waitress parses the request target; ASCII targets pass through untouched."""
+    return _split_uri(_NON_ASCII.sub(lambda m: quote_from_bytes(m.group()).encode("ascii"), uri))
+
+
+waitress.parser.split_uri = _split_uri_percent_encoding_utf8
 
 
 def make_server(settings: Settings, app: Flask | None = None):

@@ -14,6 +14,10 @@ from indexer.document import ReportDocument
 from store.query import AggregationQuery, SearchQuery
 
 
+class StoreUnavailable(RuntimeError):
+    """The configured store cannot be used right now; the message says why and what to do."""
+
+
 @dataclass(slots=True)
 class Fragment:
     section: str  # section key ("title" for the title)

@@ -21,7 +21,7 @@ from elasticsearch import Elasticsearch, helpers
 from indexer import catalogue
 from indexer.document import ReportDocument
 from store import es_mapping, es_query
-from store.base import AgencySummary, AggregationResult, IndexStats, SearchResult
+from store.base import AgencySummary, AggregationResult, IndexStats, SearchResult, StoreUnavailable
 from store.query import AggregationQuery, QueryError, SearchQuery
 
 MIN_SERVER_VERSION = (8, 3)  # metrics use "subobjects": false (8.3+)
@@ -34,7 +34,7 @@ AGENCY_SCAN_LIMIT = 10_000
 T = TypeVar("T")
 
 
-class ElasticStoreError(RuntimeError):
+class ElasticStoreError(StoreUnavailable):
     """Elasticsearch cannot be used as configured; the message says why and what to do."""
 
 

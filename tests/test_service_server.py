@@ -34,3 +34,31 @@ def test_serve_command_prints_its_url_and_serves(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_raw_utf8_in_the_request_target_is_accepted_like_curl_sends_it(tmp_path):
+    """curl sends `?q=依申请公开` as raw UTF-8 bytes; the server must answer it as a browser's %-encoded URL."""
+    import threading
+
+    from nianbao.settings import load_settings
+    from service.server import make_server
+
+    settings = load_settings(env={"NIANBAO_RATE_LIMIT_PER_MINUTE": "0"}, data_dir=tmp_path / "data", port=0)
+    server = make_server(settings)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        port = server.effective_port
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            target = "/api/v1/search?q=依申请公开".encode()
+            sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            raw = b""
+            while chunk := sock.recv(65536):
+                raw += chunk
+        head, _, body = raw.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert "total" in json.loads(body)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/search?q=%E4%BE%9D", timeout=10) as resp:
+            assert resp.status == 200
+    finally:
+        server.close()
