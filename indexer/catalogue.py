@@ -99,12 +99,29 @@ REVIEW_GROUPS: tuple[tuple[str, str], ...] = (
 TABLE_ACTIVE = "active"  # 二、主动公开政府信息情况
 TABLE_APPLICATIONS = "applications"  # 三、收到和处理政府信息公开申请情况
 TABLE_REVIEW = "review"  # 四、政府信息公开行政复议、行政诉讼情况
+TABLE_ANALYSIS = "analysis"  # computed across reports by the insights stage (insights/), not read from one
 
 TABLE_LABELS: dict[str, str] = {
     TABLE_ACTIVE: "二、主动公开政府信息情况",
     TABLE_APPLICATIONS: "三、收到和处理政府信息公开申请情况",
     TABLE_REVIEW: "四、政府信息公开行政复议、行政诉讼情况",
+    TABLE_ANALYSIS: "分析：同比变化与文本重复（自动计算）",
 }
+
+# Metrics compared with the same agency's previous year (insights.yoy): ``yoy.<key>.abs`` / ``.rel``.
+YOY_METRICS: tuple[str, ...] = (
+    "applications.new.total",
+    "outcomes.disclosed.total",
+    "outcomes.partially_disclosed.total",
+    "outcomes.total.total",
+    "outcomes.unavailable.not_held.total",
+    "review.total",
+    "litigation.direct.total",
+    "active.fees.amount_wan",
+)
+RATIO_UNIT = "比例"  # a share between 0 and 1 (buckets in store.query.buckets_for)
+CHANGE_UNIT = "变化率"  # a relative change, (this year − last year) / last year
+ANALYSIS_TEMPLATE = "analysis"  # not a cell of any report template
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,10 +274,54 @@ def _review_metrics() -> list[Metric]:
     ]
 
 
+def _analysis_metrics(base: list[Metric]) -> list[Metric]:
+    """Derived by the insights stage: year-over-year changes and the share of copied narrative."""
+    by_key = {m.key: m for m in base}
+    m: list[Metric] = []
+    for key in YOY_METRICS:
+        src = by_key[key]
+        row_label, _, col_label = src.label.partition(" · ")
+        name = f"同比 {row_label}（{col_label}）" if col_label else f"同比 {row_label}"
+        common = {"table": TABLE_ANALYSIS, "row": f"yoy.{key}", "derived": True, "template": ANALYSIS_TEMPLATE}
+        m.append(
+            Metric(
+                f"yoy.{key}.abs", f"{name} · 增减", unit=src.unit, kind=src.kind, column="abs", signed=True, **common
+            )
+        )
+        m.append(
+            Metric(
+                f"yoy.{key}.rel", f"{name} · 增幅", unit=CHANGE_UNIT, kind="float", column="rel", signed=True, **common
+            )
+        )
+    common = {"table": TABLE_ANALYSIS, "row": "copied", "derived": True, "template": ANALYSIS_TEMPLATE}
+    m.append(
+        Metric(
+            "copied.previous_ratio",
+            "文本重复 · 与本机关上年报告重复比例",
+            unit=RATIO_UNIT,
+            kind="float",
+            column="previous_ratio",
+            **common,
+        )
+    )
+    m.append(
+        Metric(
+            "copied.peers_ratio",
+            "文本重复 · 与同年其他机关报告重复比例",
+            unit=RATIO_UNIT,
+            kind="float",
+            column="peers_ratio",
+            **common,
+        )
+    )
+    return m
+
+
 @cache
 def metrics() -> tuple[Metric, ...]:
     """All metrics in table order."""
-    return tuple(_active_metrics() + _application_metrics() + _review_metrics())
+    base = _active_metrics() + _application_metrics() + _review_metrics()
+    return tuple(base + _analysis_metrics(base))
 
 
 @cache

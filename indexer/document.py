@@ -102,6 +102,19 @@ class Provenance:
 
 
 @dataclass(slots=True)
+class Analysis:
+    """Derived across reports by the insights stage (``insights``); empty until it has run."""
+
+    series: str = field(default="", metadata=_kw())  # the same publisher across years (name variants linked)
+    series_agencies: list[str] = field(default_factory=list, metadata=_kw())  # agency ids linked in the series
+    previous_id: str = field(default="", metadata=_kw())  # the series' report of the previous year
+    copied_previous_id: str = field(default="", metadata=_kw())  # report compared for copied.previous_ratio
+    copied_previous_title: str = field(default="", metadata={"search": "none"})
+    copied_peer_id: str = field(default="", metadata=_kw())  # closest other agency's report of the same year
+    copied_peer_title: str = field(default="", metadata={"search": "none"})
+
+
+@dataclass(slots=True)
 class ReportDocument:
     id: str = field(default="", metadata=_kw())
     title: str = field(default="", metadata={"search": "text"})
@@ -124,6 +137,7 @@ class ReportDocument:
     removed: bool = field(default=False, metadata=_kw())  # gone from its site; the archive keeps it
     last_seen: str | None = field(default=None, metadata={"search": "date"})
     parser_version: str = field(default=PARSER_VERSION, metadata=_kw())
+    analysis: Analysis = field(default_factory=Analysis)
 
     # -- helpers -------------------------------------------------------------------------------
     def section_text(self, key: str) -> str:
@@ -144,7 +158,7 @@ class ReportDocument:
         return _from_dict(cls, data)
 
 
-_NESTED = {"agency": Agency, "region": Region, "provenance": Provenance}
+_NESTED = {"agency": Agency, "region": Region, "provenance": Provenance, "analysis": Analysis}
 _LISTS = {"sections": Section, "checks": Check, "warnings": Warning}
 
 

@@ -42,6 +42,7 @@ class IndexRunStats:
     not_reports: list[str] = field(default_factory=list)  # candidate pages the parser found no report in
     store_failures: int = 0
     check_failed: int = 0
+    insights: str = ""  # what the insights stage did (insights.refresh), "" when it did not run
     flags: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
 
@@ -58,6 +59,8 @@ class IndexRunStats:
             lines.append(f"  {self.check_failed} report(s) break an accounting identity (check_status=failed)")
         for flag, n in sorted(self.flags.items()):
             lines.append(f"  {n} report(s) flagged {flag}")
+        if self.insights:
+            lines.append(f"  {self.insights}")
         if self.store_failures:
             lines.append(f"  {self.store_failures} report(s) could not be written to the store:")
             lines.extend(f"    {e}" for e in self.errors[:20])
@@ -186,9 +189,18 @@ def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool =
         if rebuild:
             with store.rebuild() as fresh:
                 _write(fresh, catalog, _documents(catalog, settings, stats, only_new=False), stats, report)
+                _refresh_insights(fresh, stats)  # before the swap: the new index goes live complete
         else:
             _write(store, catalog, _documents(catalog, settings, stats, only_new=True), stats, report)
+            if stats.indexed:  # derived across reports: only new reports can change it
+                _refresh_insights(store, stats)
     return stats
+
+
+def _refresh_insights(store: Store, stats: IndexRunStats) -> None:
+    import insights
+
+    stats.insights = insights.refresh(store).describe()
 
 
 def _print_progress(stats: IndexRunStats) -> None:

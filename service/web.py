@@ -26,7 +26,7 @@ from service.present import (
 )
 from service.queries import search_query
 from service.schemas import SearchArgsSchema, flatten_errors
-from store.query import DEFAULT_BUCKETS, QueryError
+from store.query import QueryError, buckets_for
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -97,7 +97,7 @@ def _toggle(params: MultiDict, name: str, value: str) -> str:
 
 
 def _bucket_conditions(key: str, label: str) -> list[str]:
-    bucket = next((b for b in DEFAULT_BUCKETS if b.label == label), None)
+    bucket = next((b for b in buckets_for(key) if b.label == label), None)
     if bucket is None:
         return []
     low = [f"{key}>={bucket.low:g}"] if bucket.low is not None else []
@@ -112,7 +112,7 @@ def _bucket_selected(params: MultiDict, key: str, label: str) -> bool:
 def _bucket_toggle(params: MultiDict, key: str, label: str) -> str:
     """A metric bucket (e.g. 10–99 applications) as metric conditions; one bucket per metric at a time."""
     merged = MultiDict(params)
-    own = {c for b in DEFAULT_BUCKETS for c in _bucket_conditions(key, b.label)}
+    own = {c for b in buckets_for(key) for c in _bucket_conditions(key, b.label)}
     conditions = [c for c in merged.getlist("metric") if c not in own]
     if not _bucket_selected(params, key, label):
         conditions += _bucket_conditions(key, label)

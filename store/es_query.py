@@ -15,7 +15,6 @@ from indexer.document import SECTION_KEYS
 from store import analysis, es_mapping, highlight
 from store.base import AgencySummary, AggregationRow, Facet, FacetValue, Hit, SearchResult
 from store.query import (
-    DEFAULT_BUCKETS,
     FACET_FIELDS,
     GROUP_BY,
     SCOPE_TITLE,
@@ -28,6 +27,7 @@ from store.query import (
     QueryError,
     SearchQuery,
     Term,
+    buckets_for,
     decode_cursor,
     encode_cursor,
 )
@@ -189,7 +189,7 @@ def facet_aggs(query: SearchQuery) -> dict[str, Any]:
     all_filters = [c for clauses in groups.values() for c in clauses]
     for key in query.metric_facets:
         ranges = []
-        for bucket in DEFAULT_BUCKETS:
+        for bucket in buckets_for(key):
             rng: dict[str, Any] = {"key": bucket.label}
             if bucket.low is not None:
                 rng["from"] = bucket.low
@@ -220,7 +220,7 @@ def parse_facets(query: SearchQuery, aggregations: dict[str, Any]) -> list[Facet
     for key in query.metric_facets:
         buckets = aggregations[f"metric:{key}"]["buckets"]["buckets"]
         by_label = {b["key"]: b["doc_count"] for b in buckets}
-        out.append(Facet(key, [FacetValue(b.label, by_label.get(b.label, 0)) for b in DEFAULT_BUCKETS]))
+        out.append(Facet(key, [FacetValue(b.label, by_label.get(b.label, 0)) for b in buckets_for(key)]))
     return out
 
 

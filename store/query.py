@@ -304,6 +304,39 @@ DEFAULT_BUCKETS: tuple[Bucket, ...] = (
     Bucket("100+", 100, None),
 )
 
+# Shares between 0 and 1 (e.g. copied.peers_ratio) and signed changes (yoy.*) need their own buckets.
+RATIO_BUCKETS: tuple[Bucket, ...] = (
+    Bucket("<20%", 0, 0.2),
+    Bucket("20–49%", 0.2, 0.5),
+    Bucket("50–79%", 0.5, 0.8),
+    Bucket("80%+", 0.8, None),
+)
+CHANGE_BUCKETS: tuple[Bucket, ...] = (  # edges are plain decimals: the web page turns buckets into conditions
+    Bucket("≤−50%", None, -0.5),
+    Bucket("−50%–0", -0.5, 0),
+    Bucket("0–99%", 0, 1),
+    Bucket("≥100%", 1, None),
+)
+SIGNED_BUCKETS: tuple[Bucket, ...] = (
+    Bucket("≤−10", None, -9.5),
+    Bucket("−9–−1", -9.5, 0),
+    Bucket("0–9", 0, 9.5),
+    Bucket("≥10", 9.5, None),
+)
+
+
+def buckets_for(key: str) -> tuple[Bucket, ...]:
+    """The value buckets of a metric facet: shares, relative changes, signed counts, or counts."""
+    m = catalogue.get(key)
+    if m.unit == catalogue.RATIO_UNIT:
+        return RATIO_BUCKETS
+    if m.unit == catalogue.CHANGE_UNIT:
+        return CHANGE_BUCKETS
+    if m.table == catalogue.TABLE_ANALYSIS and m.signed:
+        return SIGNED_BUCKETS
+    return DEFAULT_BUCKETS
+
+
 SORTS = ("relevance", "year", "-year", "published", "-published")
 
 

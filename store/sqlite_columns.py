@@ -59,6 +59,7 @@ class Columns:
     year: np.ndarray  # float64 per rowid, NaN when unknown
     published: np.ndarray  # float64 YYYYMMDD per rowid, NaN when unknown
     _metrics: dict[str, np.ndarray] = field(default_factory=dict)
+    memo: dict[object, object] = field(default_factory=dict)  # results derived from this snapshot only
 
     def metric(self, conn: sqlite3.Connection, key: str) -> np.ndarray:
         """float64 per rowid, NaN when the report does not give the number (loaded on first use)."""
@@ -76,8 +77,8 @@ class Columns:
         return arr
 
 
-def _published_number(value: str | None) -> float:
-    if not value or len(value) < 10:
+def _published_number(value: str) -> float:
+    if len(value) < 10:
         return np.nan
     try:
         return float(int(value[0:4]) * 10000 + int(value[5:7]) * 100 + int(value[8:10]))
@@ -85,46 +86,44 @@ def _published_number(value: str | None) -> float:
         return np.nan
 
 
+_SEP = "\x1f"  # unit separator: never part of a facet value
+
+
+def _column(conn: sqlite3.Connection, expr: str) -> list[str]:
+    """One column of every report in rowid order, as strings ('' for NULL), fetched as a single value."""
+    sql = f"SELECT group_concat(v, char(31)) FROM (SELECT coalesce({expr}, '') AS v FROM reports ORDER BY rowid)"
+    text = conn.execute(sql).fetchone()[0]
+    return [] if text is None else text.split(_SEP)
+
+
+def _encode(values: list[str], size: int, ids: np.ndarray) -> Keyword:
+    lookup: dict[str, int] = {}
+    codes = np.array([lookup.setdefault(v, len(lookup)) for v in values], dtype=np.int32)
+    empty = lookup.get("")
+    if empty is not None:
+        codes[codes == empty] = NONE  # "" keeps its label slot but is never counted or matched
+    full = np.full(size, NONE, dtype=np.int32)
+    full[ids] = codes
+    return Keyword(full, list(lookup), {k: v for k, v in lookup.items() if k})
+
+
 def load(conn: sqlite3.Connection, generation: int) -> Columns:
-    """Read the facet fields of every report (one pass, memory proportional to the report count)."""
+    """Read the facet fields of every report: one statement per field, no Python loop per row and field."""
     size = (conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0) + 1
-    names = ", ".join(_SELECT.get(f, f) for f in KEYWORD_FIELDS)
-    lookups: list[dict[str, int]] = [{} for _ in KEYWORD_FIELDS]
-    codes = [array("i") for _ in KEYWORD_FIELDS]
-    rowids = array("q")
-    years, published = array("d"), array("d")
-    flag_rows: dict[str, array] = {}
-    sql = f"SELECT rowid, year, published, flags, {names} FROM reports ORDER BY rowid"
-    for row in conn.execute(sql):
-        rowid = row[0]
-        rowids.append(rowid)
-        years.append(np.nan if row[1] is None else float(row[1]))
-        published.append(_published_number(row[2]))
-        if row[3]:
-            for flag in row[3].split():
-                flag_rows.setdefault(flag, array("q")).append(rowid)
-        for i, value in enumerate(row[4:]):
-            if value is None or value == "":
-                codes[i].append(NONE)
-            else:
-                lookup = lookups[i]
-                code = lookup.get(value)
-                if code is None:
-                    code = lookup[value] = len(lookup)
-                codes[i].append(code)
-    ids = np.frombuffer(rowids, dtype=np.int64)
-    keywords: dict[str, Keyword] = {}
-    for i, name in enumerate(KEYWORD_FIELDS):
-        full = np.full(size, NONE, dtype=np.int32)
-        full[ids] = np.frombuffer(codes[i], dtype=np.int32)
-        keywords[name] = Keyword(full, list(lookups[i]), lookups[i])
+    text = conn.execute("SELECT group_concat(rowid) FROM (SELECT rowid FROM reports ORDER BY rowid)").fetchone()[0]
+    ids = np.fromstring(text, dtype=np.int64, sep=",") if text else np.empty(0, dtype=np.int64)
+    keywords = {name: _encode(_column(conn, _SELECT.get(name, name)), size, ids) for name in KEYWORD_FIELDS}
+    year_kw = keywords["year"]
+    year_of_code = np.array([float(v) if v else np.nan for v in year_kw.labels] + [np.nan])
+    year = year_of_code[year_kw.codes]  # NONE (-1) picks the trailing NaN
+    published_kw = _encode(_column(conn, "published"), size, ids)
+    pub_of_code = np.array([_published_number(v) for v in published_kw.labels] + [np.nan])
+    published = pub_of_code[published_kw.codes]
     flags: dict[str, np.ndarray] = {}
-    for flag, flag_ids in flag_rows.items():
-        mask = np.zeros(size, dtype=bool)
-        mask[np.frombuffer(flag_ids, dtype=np.int64)] = True
-        flags[flag] = mask
-    year_arr = np.full(size, np.nan)
-    year_arr[ids] = np.frombuffer(years, dtype=np.float64)
-    pub_arr = np.full(size, np.nan)
-    pub_arr[ids] = np.frombuffer(published, dtype=np.float64)
-    return Columns(generation, size, ids.copy(), keywords, flags, year_arr, pub_arr)
+    for rowid, value in zip(ids.tolist(), _column(conn, "flags"), strict=True):
+        for flag in value.split():
+            mask = flags.get(flag)
+            if mask is None:
+                mask = flags[flag] = np.zeros(size, dtype=bool)
+            mask[rowid] = True
+    return Columns(generation, size, ids, keywords, flags, year, published)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from store.base import Facet, FacetValue
-from store.query import DEFAULT_BUCKETS, SearchQuery
+from store.query import SearchQuery, buckets_for
 from store.sqlite_columns import NONE, Columns
 
 FACET_VALUE_LIMIT = 100  # values per facet (selected values are always included)
@@ -104,7 +104,7 @@ class FlagsFacet:
 
 @dataclass(frozen=True, slots=True)
 class MetricBucketFacet:
-    """Counts of a metric in DEFAULT_BUCKETS, in bucket order (reports without the number are left out)."""
+    """Counts of a metric in its ``buckets_for`` buckets, in order (reports without the number are left out)."""
 
     name: str  # the metric key
 
@@ -112,7 +112,7 @@ class MetricBucketFacet:
         values = cols.metric(conn, self.name)[ids]
         out = []
         with np.errstate(invalid="ignore"):
-            for bucket in DEFAULT_BUCKETS:
+            for bucket in buckets_for(self.name):
                 mask = ~np.isnan(values)
                 if bucket.low is not None:
                     mask &= values >= bucket.low
@@ -120,6 +120,49 @@ class MetricBucketFacet:
                     mask &= values < bucket.high
                 out.append(FacetValue(bucket.label, int(np.count_nonzero(mask))))
         return out
+
+
+MAX_COMBINED_BINS = 1 << 16  # facets counted together in one pass while their value grid stays this small
+
+
+def _combined(cols: Columns, names: tuple[str, ...]) -> np.ndarray:
+    """One int32 per report encoding several keyword fields (mixed radix, empty = digit 0); memoised."""
+    key = ("combined", names)
+    codes = cols.memo.get(key)
+    if codes is None:
+        codes = np.zeros(cols.size, dtype=np.int32)
+        for name in names:
+            keyword = cols.keywords[name]
+            codes = codes * (len(keyword.labels) + 1) + (keyword.codes + 1)
+        cols.memo[key] = codes
+    return codes  # type: ignore[return-value]
+
+
+def _groups(cols: Columns, names: list[str]) -> list[tuple[str, ...]]:
+    """Pack facets into groups whose combined value grid fits MAX_COMBINED_BINS (small ones together)."""
+    groups: list[list[str]] = []
+    bins: list[int] = []
+    for name in sorted(names, key=lambda n: len(cols.keywords[n].labels)):
+        width = len(cols.keywords[name].labels) + 1
+        if groups and bins[-1] * width <= MAX_COMBINED_BINS:
+            groups[-1].append(name)
+            bins[-1] *= width
+        else:
+            groups.append([name])
+            bins.append(width)
+    return [tuple(g) for g in groups]
+
+
+def _shared_counts(cols: Columns, subset: np.ndarray, names: tuple[str, ...]) -> dict[str, list[FacetValue]]:
+    """Counts of several facets over the same reports with a single gather and bincount."""
+    widths = [len(cols.keywords[n].labels) + 1 for n in names]
+    grid = np.bincount(_combined(cols, names)[subset], minlength=int(np.prod(widths))).reshape(widths)
+    out: dict[str, list[FacetValue]] = {}
+    for axis, name in enumerate(names):
+        counts = grid.sum(axis=tuple(a for a in range(len(names)) if a != axis)) if len(names) > 1 else grid
+        labels = cols.keywords[name].labels
+        out[name] = _ordered({labels[i - 1]: int(counts[i]) for i in np.flatnonzero(counts[1:]) + 1}, ())
+    return out
 
 
 def compute_facets(
@@ -130,21 +173,33 @@ def compute_facets(
     masks: dict[str, np.ndarray],
     budget_s: float,
 ) -> list[Facet]:
-    """The requested facets on the result set; a facet started after the budget is spent reports timed_out."""
+    """The requested facets on the result set; a facet started after the budget is spent reports timed_out.
+
+    A facet with its own filter counts under the other filters only (multi-select); the facets
+    without one all count the same result set, so they are counted together.
+    """
     deadline = time.perf_counter() + budget_s
-    out: list[Facet] = []
-    for name in query.facets:
+    results: dict[str, Facet] = {}
+    final = ids[combine(masks, len(ids))] if masks else ids
+    shared = [n for n in query.facets if n not in masks and n != "flags" and n in cols.keywords]
+    for group in _groups(cols, shared):
         if time.perf_counter() > deadline:
-            out.append(Facet(name, [], timed_out=True))
+            results.update({n: Facet(n, [], timed_out=True) for n in group})
             continue
-        subset = ids[combine(masks, len(ids), without=name)]
+        results.update({n: Facet(n, values) for n, values in _shared_counts(cols, final, group).items()})
+    for name in query.facets:
+        if name in results:
+            continue
+        if time.perf_counter() > deadline:
+            results[name] = Facet(name, [], timed_out=True)
+            continue
+        subset = ids[combine(masks, len(ids), without=name)] if name in masks else final
         facet = FlagsFacet() if name == "flags" else KeywordFacet(name)
-        out.append(Facet(name, facet.values(cols, subset, query.filters.get(name, ()))))
-    if query.metric_facets:
-        subset = ids[combine(masks, len(ids))]
-        for key in query.metric_facets:
-            if time.perf_counter() > deadline:
-                out.append(Facet(key, [], timed_out=True))
-                continue
-            out.append(Facet(key, MetricBucketFacet(key).values(cols, conn, subset)))
+        results[name] = Facet(name, facet.values(cols, subset, query.filters.get(name, ())))
+    out = [results[name] for name in query.facets]
+    for key in query.metric_facets:
+        if time.perf_counter() > deadline:
+            out.append(Facet(key, [], timed_out=True))
+            continue
+        out.append(Facet(key, MetricBucketFacet(key).values(cols, conn, final)))
     return out

@@ -105,6 +105,10 @@ def create(conn: sqlite3.Connection) -> None:
         );
         """
     )
+    existing = {row[1] for row in conn.execute("PRAGMA table_info(metrics)")}
+    for column in metric_columns():
+        if column not in existing:  # the catalogue grew: new metrics start out unknown (NULL)
+            conn.execute(f"ALTER TABLE metrics ADD COLUMN {column} REAL")
     with conn:
         if conn.execute("SELECT 1 FROM meta WHERE key = 'schema'").fetchone() is None:
             conn.execute("INSERT INTO fts(fts, rank) VALUES ('rank', ?)", (f"bm25({weights})",))

@@ -9,6 +9,7 @@ columnar copy (``sqlite_columns``); only the returned page is decompressed and h
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ from store.query import (
     AggregationQuery,
     QueryError,
     SearchQuery,
+    Term,
     decode_cursor,
     encode_cursor,
     terms,
@@ -56,8 +58,9 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500  # documents per write transaction: memory stays flat however many are streamed in
 FACET_BUDGET_S = 2.0  # facets computed after this much facet time are reported as timed out
 MATCH_CACHE_SIZE = 32
-# Relevance (bm25) is computed when a query matches at most this many reports; beyond that a ranking
-# would cost seconds at a million reports, so "relevance" orders the (huge) result set newest first.
+# Relevance (bm25) is computed for a single-term query matching at most this many reports; beyond
+# that (or with several terms, whose IDF scans would each cost a full phrase scan) "relevance"
+# orders the result set newest first: exact bm25 would cost seconds at a million reports.
 RANK_LIMIT = 2_000
 RELEVANCE_FALLBACK = "-published"  # recent FTS match sets (paging through one query re-uses its matches)
 _METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
@@ -364,7 +367,7 @@ class SqliteStore:
             ids_text = conn.execute("SELECT group_concat(rowid) FROM fts WHERE fts MATCH ?", (expr,)).fetchone()[0]
             ids = np.fromstring(ids_text, dtype=np.int64, sep=",") if ids_text else np.empty(0, dtype=np.int64)
             ranks = None
-            if ranked and ids.size <= RANK_LIMIT:
+            if ranked and 0 < ids.size <= RANK_LIMIT:
                 # bm25 costs microseconds per match: exact for result sets up to RANK_LIMIT (see search()).
                 ids_text, ranks_text = conn.execute(
                     "SELECT group_concat(rowid), group_concat(rank) FROM fts WHERE fts MATCH ?", (expr,)
@@ -404,12 +407,23 @@ class SqliteStore:
             if name not in sqlite_schema.FACET_COLUMNS:
                 raise QueryError(f"unknown filter {name!r}", name)
         sort = query.sort or "relevance"
-        ranked = sort == "relevance" and bool(query.q.strip())
+        # bm25 scans every phrase of the query over the whole index for its IDF, so it is affordable
+        # only for a single term (whose scan the match itself already paid for).
+        ranked = sort == "relevance" and isinstance(query.tree, Term)
         conn = self._reader()
         cols, ids, ranks, masks = self._select(query, conn, ranked)
         final = combine(masks, len(ids))
         result_ids = ids[final]
-        facets = compute_facets(query, cols, conn, ids, masks, FACET_BUDGET_S)
+        if query.q.strip() or masks:
+            facets = compute_facets(query, cols, conn, ids, masks, FACET_BUDGET_S)
+        else:  # the browse page: the same counts until the next write
+            key = ("facets", query.facets, query.metric_facets)
+            facets = cols.memo.get(key)  # type: ignore[assignment]
+            if facets is None:
+                facets = compute_facets(query, cols, conn, ids, masks, FACET_BUDGET_S)
+                if not any(f.timed_out for f in facets):
+                    cols.memo[key] = facets
+            facets = copy.deepcopy(facets)
         if sort == "relevance" and ranks is None:
             sort = RELEVANCE_FALLBACK  # no text query, or too many matches to rank
         keys = self._sort_keys(sort, cols, conn, result_ids, ranks[final] if ranks is not None else None)

@@ -377,14 +377,29 @@ def test_sort_orders_with_nulls_last_and_cursor_paging(
     assert known == sorted(known, reverse=sort.startswith("-"))
 
 
-def test_relevance_scores_descend_and_page_completely(store: SqliteStore, corpus: list[ReportDocument]):
-    first = store.search(build_search("复议 OR 公开", size=100, facets=[]))
+@pytest.mark.parametrize("q", ["公开", "复"])
+def test_relevance_scores_descend_and_page_completely(store: SqliteStore, corpus: list[ReportDocument], q: str):
+    first = store.search(build_search(q, size=100, facets=[]))
     scores = [h.score for h in first.hits]
     assert all(s is not None for s in scores) and scores == sorted(scores, reverse=True)
     assert len(set(scores)) > 1
-    ids = all_hits(store, q="复议 OR 公开")
+    ids = all_hits(store, q=q)
     assert ids[: len(first.hits)] == [h.id for h in first.hits]
-    assert len(ids) == len(set(ids)) and set(ids) == expected_ids(corpus, "复议 OR 公开")
+    assert len(ids) == len(set(ids)) and set(ids) == expected_ids(corpus, q)
+
+
+def _newest_first(ids: list[str], corpus: list[ReportDocument]) -> bool:
+    by_id = {d.id: d for d in corpus}
+    dates = [by_id[i].published for i in ids]
+    known = [d for d in dates if d]
+    return dates == known + [None] * (len(dates) - len(known)) and known == sorted(known, reverse=True)
+
+
+def test_multi_term_relevance_is_newest_first(store: SqliteStore, corpus: list[ReportDocument]):
+    result = store.search(build_search("复议 OR 公开", size=100, facets=[]))
+    assert all(h.score is None for h in result.hits)
+    ids = all_hits(store, q="复议 OR 公开")
+    assert set(ids) == expected_ids(corpus, "复议 OR 公开") and _newest_first(ids, corpus)
 
 
 def test_relevance_over_too_many_matches_falls_back_to_newest_first(
@@ -393,10 +408,7 @@ def test_relevance_over_too_many_matches_falls_back_to_newest_first(
     monkeypatch.setattr(sqlite_store, "RANK_LIMIT", 3)
     store._matches.clear()
     ids = all_hits(store, q="公开")
-    assert set(ids) == expected_ids(corpus, "公开")
-    by_id = {d.id: d for d in corpus}
-    known = [_sort_value(by_id[i], "published") for i in ids if by_id[i].published]
-    assert known == sorted(known, reverse=True)
+    assert set(ids) == expected_ids(corpus, "公开") and _newest_first(ids, corpus)
     store._matches.clear()
 
 
@@ -486,6 +498,21 @@ def test_index_is_idempotent_and_replaces_changed_documents(tmp_path: Path):
     assert st_.delete([changed.id, "nope"]) == 1
     assert st_.search(build_search("网格化治理")).total == 0
     assert st_.count() == 29
+    st_.close()
+
+
+def test_match_all_facets_follow_writes(tmp_path: Path):
+    docs = make_corpus(25, seed=11)
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    st_.index(docs[:20])
+    for batch in (docs[:20], docs):
+        if len(batch) > 20:
+            st_.index(batch[20:])
+        result = st_.search(build_search("", facets=["province", "year"]))
+        assert result.total == len(batch)
+        for facet in result.facets:
+            counts = Counter(v for d in batch for v in facet_values(d, facet.name))
+            assert {v.value: v.count for v in facet.values} == dict(counts)
     st_.close()
 
 

@@ -1,0 +1,67 @@
+"""Linking one publisher's reports across years into a series, robust to small name changes.
+
+An agency is first its ``agency.id`` (region + normalised name, from the parser). Ids whose names differ
+only as 县政府 / 县人民政府 / 县人民政府办公室 (the same publisher: the government's report is often issued
+by its general office) in the same region are candidates for one series. They are merged only when they
+never published in the same year: a county whose government and general office both publish every year
+has two publishers, and they stay apart. Different roots (县人民政府 vs 县财政局) are never merged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+_OFFICE = re.compile(r"(?:人民)?政府办公[室厅]$")
+_GOVERNMENT = re.compile(r"(?:人民)?政府$")
+
+
+def name_root(name: str) -> str:
+    """县人民政府办公室 / 县政府办公室 / 县政府 / 县人民政府 → 县人民政府; any other name stays itself."""
+    name = re.sub(r"\s+", "", name)
+    if _OFFICE.search(name):
+        return _OFFICE.sub("人民政府", name)
+    if _GOVERNMENT.search(name):
+        return _GOVERNMENT.sub("人民政府", name)
+    return name
+
+
+@dataclass(slots=True)
+class AgencyNode:
+    """One agency id with what linking needs: where, what name, which years."""
+
+    id: str
+    name: str
+    region: tuple[str, str, str]  # province, city, county
+    years: set[int] = field(default_factory=set)
+    reports: int = 0
+
+
+@dataclass(slots=True)
+class Series:
+    id: str  # the agency id of its largest member
+    agencies: list[str]
+    years: set[int]
+
+
+def link(nodes: Iterable[AgencyNode]) -> dict[str, Series]:
+    """agency id → its series. Deterministic: larger agencies claim a series first, ties by id."""
+    groups: dict[tuple[tuple[str, str, str], str], list[AgencyNode]] = defaultdict(list)
+    for node in nodes:
+        groups[(node.region, name_root(node.name))].append(node)
+    out: dict[str, Series] = {}
+    for members in groups.values():
+        series: list[Series] = []
+        for node in sorted(members, key=lambda n: (-n.reports, n.id)):
+            home = next((s for s in series if not (s.years & node.years)), None)
+            if home is None:
+                home = Series(node.id, [], set())
+                series.append(home)
+            home.agencies.append(node.id)
+            home.years |= node.years
+            out[node.id] = home
+    for s in {id(s): s for s in out.values()}.values():
+        s.agencies.sort()
+    return out
