@@ -1,11 +1,16 @@
-"""``python -m benchmarks all|search|parse|crawl [options]`` — run one benchmark, or each at its default size."""
+"""``python -m benchmarks all|search|parse|crawl|insights [options]``: one benchmark, or each at its default size."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHMARKS = {"search": "benchmarks.search_bench", "parse": "benchmarks.parse_bench", "crawl": "benchmarks.crawl_bench"}
+BENCHMARKS = {
+    "search": "benchmarks.search_bench",
+    "parse": "benchmarks.parse_bench",
+    "crawl": "benchmarks.crawl_bench",
+    "insights": "benchmarks.insights_bench",
+}
 
 
 def run(name: str, argv: list[str]) -> int:

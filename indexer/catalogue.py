@@ -281,6 +281,7 @@ def _analysis_metrics(base: list[Metric]) -> list[Metric]:
     for key in YOY_METRICS:
         src = by_key[key]
         row_label, _, col_label = src.label.partition(" · ")
+        col_label = col_label.replace(f"（{src.unit}）", "")
         name = f"同比 {row_label}（{col_label}）" if col_label else f"同比 {row_label}"
         common = {"table": TABLE_ANALYSIS, "row": f"yoy.{key}", "derived": True, "template": ANALYSIS_TEMPLATE}
         m.append(

@@ -198,9 +198,14 @@ def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool =
 
 
 def _refresh_insights(store: Store, stats: IndexRunStats) -> None:
+    """Derived analysis is not worth losing the indexed reports (or a rebuild) for: a failure is reported."""
     import insights
 
-    stats.insights = insights.refresh(store).describe()
+    try:
+        stats.insights = insights.refresh(store).describe()
+    except Exception as exc:
+        log.exception("insights stage failed")
+        stats.insights = f"insights: failed ({type(exc).__name__}: {exc}); the reports are indexed without it"
 
 
 def _print_progress(stats: IndexRunStats) -> None:

@@ -31,10 +31,16 @@ class Derived:
     checks: list[Check] = field(default_factory=list)  # cross.* checks
     analysis: Analysis = field(default_factory=Analysis)
 
+    @property
+    def flags(self) -> list[str]:
+        """``cross.<kind>`` for each kind of failed check (carry, jump, …): a facet and filter of the search."""
+        kinds = {".".join(c.name.split(".")[:2]) for c in self.checks if c.status == "failed"}
+        return sorted(kinds)
+
 
 def _representative(records: list[Record]) -> Record:
     """The report that stands for a publisher's year: not removed, latest published, then id."""
-    return min(records, key=lambda r: (r.removed, _neg(r.published), r.id))
+    return min(records, key=lambda r: (r.removed, not r.published, _neg(r.published), r.id))
 
 
 def _neg(text: str) -> tuple[int, ...]:
@@ -98,17 +104,20 @@ def _peers(recs: list[Record], series: dict[str, Series], out: dict[str, Derived
         if r.shingles.size and r.year is not None:
             lsh.insert(r.year, i, sigs[i])
 
-    def publisher(r: Record) -> str:
-        s = series.get(r.agency_id)
-        return s.id if s is not None else r.id
-
+    # Publisher of each record as a number, so candidates of the same publisher are dropped in one step.
+    codes: dict[str, int] = {}
+    publisher = np.fromiter(
+        (codes.setdefault(s.id if (s := series.get(r.agency_id)) else r.id, len(codes)) for r in recs),
+        dtype=np.int64,
+        count=len(recs),
+    )
     for i, r in enumerate(recs):
         d = out[r.id]
         d.metrics["copied.peers_ratio"] = None
         if not r.shingles.size or r.year is None:
             continue
-        own = publisher(r)
-        others = [j for j in lsh.candidates(r.year, sigs[i]) if j != i and publisher(recs[j]) != own]
+        found = lsh.candidates(r.year, sigs[i])
+        others = found[publisher[found] != publisher[i]]
         best_j, best_ratio = -1, -1.0
         for j in best_by_estimate(sigs, i, others):
             ratio = containment(r.shingles, recs[j].shingles) or 0.0

@@ -10,13 +10,14 @@ before anything else. Signatures come from ``datasketch.MinHash`` (``insights.sh
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterator
+from itertools import chain
 
 import numpy as np
 
 BANDS = 32  # of 2 rows each (64 permutations): pairs from Jaccard ≈ 0.2 up usually collide in some band
-BUCKET_CAP = 8
-MAX_CANDIDATES = 3  # candidates, by estimated Jaccard, whose exact overlap is computed
+BUCKET_CAP = 16
+MAX_CANDIDATES = 8  # candidates, by estimated Jaccard, whose exact overlap is computed
 
 
 class CappedLSH:
@@ -28,7 +29,7 @@ class CappedLSH:
         self.cap = cap
         self._buckets: dict[tuple[Hashable, int, bytes], list[int]] = {}
 
-    def _keys(self, group: Hashable, sig: np.ndarray) -> Iterable[tuple[Hashable, int, bytes]]:
+    def _keys(self, group: Hashable, sig: np.ndarray) -> Iterator[tuple[Hashable, int, bytes]]:
         yield group, -1, sig.tobytes()  # the whole signature: exact (or near-exact) copies
         for b in range(self.bands):
             yield group, b, sig[b * self.rows : (b + 1) * self.rows].tobytes()
@@ -40,20 +41,18 @@ class CappedLSH:
             if len(members) < self.cap:
                 members.append(item)
 
-    def candidates(self, group: Hashable, sig: np.ndarray) -> list[int]:
-        """Items sharing a bucket with ``sig`` in ``group``: exact-copy bucket members first."""
-        seen: dict[int, None] = {}
-        for key in self._keys(group, sig):
-            for item in self._buckets.get(key, ()):
-                seen.setdefault(item, None)
-        return list(seen)
+    def candidates(self, group: Hashable, sig: np.ndarray) -> np.ndarray:
+        """Items sharing a bucket with ``sig`` in ``group`` (sorted, unique)."""
+        found = [members for key in self._keys(group, sig) if (members := self._buckets.get(key))]
+        if not found:
+            return np.empty(0, dtype=np.int64)
+        return np.unique(np.fromiter(chain.from_iterable(found), dtype=np.int64))
 
 
-def best_by_estimate(sigs: np.ndarray, item: int, others: list[int], keep: int = MAX_CANDIDATES) -> list[int]:
+def best_by_estimate(sigs: np.ndarray, item: int, others: np.ndarray, keep: int = MAX_CANDIDATES) -> list[int]:
     """The ``keep`` candidates whose signatures agree most with ``item``'s (estimated Jaccard), ties by index."""
     if len(others) <= keep:
-        return sorted(others)
-    idx = np.asarray(others, dtype=np.int64)
-    agree = (sigs[idx] == sigs[item]).sum(axis=1)
-    order = np.lexsort((idx, -agree))
-    return [int(i) for i in idx[order[:keep]]]
+        return [int(i) for i in np.sort(others)]
+    agree = (sigs[others] == sigs[item]).sum(axis=1)
+    order = np.lexsort((others, -agree))
+    return [int(i) for i in others[order[:keep]]]

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field, replace
 
 from indexer import catalogue
-from indexer.checks import check_status
-from indexer.document import Analysis, ReportDocument
+from indexer.checks import MAIN_CHECKS
+from indexer.document import Analysis, Check, ReportDocument
 from insights.content_checks import PREFIX
 from insights.derive import Derived, derive
 from insights.records import record_of
@@ -40,65 +40,96 @@ class RefreshStats:
         return line
 
 
-def _status(doc: ReportDocument, checks: list) -> str:
-    """The document status over its own and the cross checks (``indexer.checks.check_status``).
+@dataclass(slots=True)
+class _Current:
+    """What a stored document holds of the stage's values, and what its status depends on (kept from pass 1)."""
 
-    A document without any checks of its own (e.g. not parsed from tables) keeps its status unless a
-    cross check failed."""
-    if any(not c.name.startswith(PREFIX) for c in checks):
-        return check_status(checks)
-    if any(c.status == "failed" for c in checks):
-        return "failed"
-    return doc.check_status if doc.check_status != "failed" else "incomplete"
-
-
-def apply(doc: ReportDocument, derived: Derived | None) -> ReportDocument:
-    """The document with the insights stage's values replaced by ``derived`` (None: removed)."""
-    derived = derived or Derived()
-    metrics = {k: v for k, v in doc.metrics.items() if k not in ANALYSIS_KEYS}
-    metrics.update({k: v for k, v in derived.metrics.items() if v is not None})
-    checks = [c for c in doc.checks if not c.name.startswith(PREFIX)] + list(derived.checks)
-    new = replace(doc, metrics=metrics, checks=checks, analysis=replace(derived.analysis))
-    new.check_status = _status(new, checks)
-    return new
+    metrics: dict[str, float | int | None]
+    checks: list[Check]  # cross.* only
+    flags: list[str]  # cross.* only
+    status: str
+    analysis: Analysis
+    has_own: bool  # checks of the report itself (indexer.checks), whose status is recomputed with ours
+    own_failed: bool
+    own_main_ok: bool
 
 
-def _same(a: ReportDocument, b: ReportDocument) -> bool:
-    return (
-        a.metrics == b.metrics
-        and a.checks == b.checks
-        and a.check_status == b.check_status
-        and (a.analysis == b.analysis)
+def _current(doc: ReportDocument) -> _Current:
+    own = [c for c in doc.checks if not c.name.startswith(PREFIX)]
+    by_name = {c.name: c.status for c in own}
+    return _Current(
+        metrics={k: v for k, v in doc.metrics.items() if k in ANALYSIS_KEYS},
+        checks=[c for c in doc.checks if c.name.startswith(PREFIX)],
+        flags=[f for f in doc.flags if f.startswith(PREFIX)],
+        status=doc.check_status,
+        analysis=doc.analysis,
+        has_own=bool(own),
+        own_failed=any(c.status == "failed" for c in own),
+        own_main_ok=all(by_name.get(name) == "ok" for name in MAIN_CHECKS),
     )
 
 
+def _status(cur: _Current, cross: list[Check]) -> str:
+    """``indexer.checks.check_status`` over the report's own checks plus ours. A report without checks
+    of its own (not parsed from tables) keeps its status unless one of ours failed."""
+    failed = any(c.status == "failed" for c in cross)
+    if cur.has_own:
+        return "failed" if cur.own_failed or failed else ("ok" if cur.own_main_ok else "incomplete")
+    if failed:
+        return "failed"
+    return cur.status if cur.status != "failed" else "incomplete"
+
+
+def _metrics_of(derived: Derived) -> dict[str, float | int | None]:
+    return {k: v for k, v in derived.metrics.items() if v is not None}
+
+
+def _unchanged(cur: _Current, derived: Derived) -> bool:
+    return (
+        cur.metrics == _metrics_of(derived)
+        and cur.checks == derived.checks
+        and cur.flags == derived.flags
+        and cur.analysis == derived.analysis
+        and cur.status == _status(cur, derived.checks)
+    )
+
+
+def apply(doc: ReportDocument, derived: Derived | None) -> ReportDocument:
+    """The document with the insights stage's values replaced by ``derived`` (None: none)."""
+    derived = derived or Derived()
+    cur = _current(doc)
+    metrics = {k: v for k, v in doc.metrics.items() if k not in ANALYSIS_KEYS}
+    metrics.update(_metrics_of(derived))
+    checks = [c for c in doc.checks if not c.name.startswith(PREFIX)] + list(derived.checks)
+    flags = [f for f in doc.flags if not f.startswith(PREFIX)] + derived.flags
+    new = replace(doc, metrics=metrics, checks=checks, flags=flags, analysis=replace(derived.analysis))
+    new.check_status = _status(cur, derived.checks)
+    return new
+
+
 def refresh(store: Store) -> RefreshStats:
-    """Recompute every report's derived values from the store's documents; re-index the changed ones."""
+    """Recompute every report's derived values from the store's documents; re-index the changed ones.
+
+    One pass reads every document into a light record (and what it holds of ours now); only the
+    documents whose values change are read again and re-indexed."""
     started = time.perf_counter()
     stats = RefreshStats()
-    records = []
+    records, current = [], {}
     for doc in store.iter_documents():
         records.append(record_of(doc))
+        current[doc.id] = _current(doc)
     stats.reports = len(records)
     derived = derive(records)
     del records
-    batch: list[ReportDocument] = []
-
-    def flush() -> None:
-        if batch:
-            result = store.index(batch)
-            stats.updated += result.indexed
-            stats.failed += result.failed
-            stats.errors.extend(result.errors)
-            batch.clear()
-
-    for doc in store.iter_documents():
-        new = apply(doc, derived.get(doc.id))
-        if not _same(doc, new):
-            batch.append(new)
-            if len(batch) >= BATCH_SIZE:
-                flush()
-    flush()
+    changed = [i for i, cur in current.items() if not _unchanged(cur, derived.get(i) or Derived())]
+    del current
+    derived = {i: derived[i] for i in changed if i in derived}  # the rest is not needed any more
+    for start in range(0, len(changed), BATCH_SIZE):
+        docs = [d for d in (store.get(i) for i in changed[start : start + BATCH_SIZE]) if d is not None]
+        result = store.index(apply(d, derived.get(d.id)) for d in docs)
+        stats.updated += result.indexed
+        stats.failed += result.failed
+        stats.errors.extend(result.errors)
     stats.seconds = time.perf_counter() - started
     log.info("%s", stats.describe())
     return stats

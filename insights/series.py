@@ -4,7 +4,8 @@ An agency is first its ``agency.id`` (region + normalised name, from the parser)
 only as 县政府 / 县人民政府 / 县人民政府办公室 (the same publisher: the government's report is often issued
 by its general office) in the same region are candidates for one series. They are merged only when they
 never published in the same year: a county whose government and general office both publish every year
-has two publishers, and they stay apart. Different roots (县人民政府 vs 县财政局) are never merged.
+has two publishers, and they stay apart. Different roots (县人民政府 vs 县财政局) are never merged. A name that
+names its county (鲁山县财政局) is matched across reports whose region was read with or without the county.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from indexer.regions import gazetteer, mentions
 
 _OFFICE = re.compile(r"(?:人民)?政府办公[室厅]$")
 _GOVERNMENT = re.compile(r"(?:人民)?政府$")
@@ -46,11 +49,24 @@ class Series:
     years: set[int]
 
 
+def place(root: str, region: tuple[str, str, str]) -> tuple[str, ...]:
+    """Where a name root belongs. A name that starts with an unambiguous county/city/province (鲁山县财政局)
+    locates itself, so reports whose region was read differently (with or without the county) still meet;
+    any other name (城关镇人民政府: dozens of them) is only compared within the same region."""
+    found = mentions(root)
+    if found and found[0].start == 0 and len(found[0].codes) == 1:
+        division = gazetteer().by_code.get(found[0].codes[0])
+        if division is not None and division.level <= 3:
+            return ("division", division.code)
+    return ("region", *region)
+
+
 def link(nodes: Iterable[AgencyNode]) -> dict[str, Series]:
     """agency id → its series. Deterministic: larger agencies claim a series first, ties by id."""
-    groups: dict[tuple[tuple[str, str, str], str], list[AgencyNode]] = defaultdict(list)
+    groups: dict[tuple[tuple[str, ...], str], list[AgencyNode]] = defaultdict(list)
     for node in nodes:
-        groups[(node.region, name_root(node.name))].append(node)
+        root = name_root(node.name)
+        groups[(place(root, node.region), root)].append(node)
     out: dict[str, Series] = {}
     for members in groups.values():
         series: list[Series] = []

@@ -67,11 +67,18 @@ def containment(a: np.ndarray, b: np.ndarray) -> float | None:
         return None
     if b.size == 0:
         return 0.0
-    return float(np.intersect1d(a, b, assume_unique=True).size) / float(a.size)
+    return _shared(a, b) / float(a.size)
+
+
+def _shared(a: np.ndarray, b: np.ndarray) -> int:
+    """How many of sorted unique ``a`` occur in sorted unique ``b`` (binary search, no merge sort)."""
+    pos = np.searchsorted(b, a)
+    pos[pos == b.size] = 0
+    return int(np.count_nonzero(b[pos] == a))
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     if a.size == 0 and b.size == 0:
         return 0.0
-    inter = np.intersect1d(a, b, assume_unique=True).size
+    inter = _shared(a, b) if a.size and b.size else 0
     return inter / (a.size + b.size - inter)

@@ -77,7 +77,7 @@ FilterArgsSchema = type("FilterArgsSchema", (_FilterArgs,), _filter_fields())
 
 class SearchArgsSchema(FilterArgsSchema):  # type: ignore[misc, valid-type]
     facets = _list("facets to count (default: province, city, county, agency_type, level, year, check_status)")
-    metric_facets = _list("metric keys to count in value buckets (0, 1–9, 10–99, 100+)")
+    metric_facets = _list("metric keys to count in value buckets (0, 1–9, 10–99, 100+; shares and changes: their own)")
     sort = _str(100, metadata={"description": "relevance, year, -year, published, -published, [-]metric:<key>"})
     size = fields.Integer(validate=validate.Range(1, MAX_PAGE_SIZE), metadata={"description": "hits per page"})
     cursor = _str(2000, metadata={"description": "next_cursor of the previous page"})

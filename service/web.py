@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -10,6 +11,7 @@ from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import MultiDict
 
 from indexer.document import OVERVIEW_ITEMS, SECTION_NAMES, SECTIONS, ReportDocument
+from insights.timeline import series_documents, timeline
 from service import archive, state
 from service.api.reports import agency_documents, capture_diff
 from service.errors import ApiError
@@ -157,11 +159,23 @@ def search() -> tuple[str, int]:
         metric_facet_names=set(params.getlist("metric_facets") or PAGE_METRIC_FACETS),
         next_url=_url(params, cursor=result["next_cursor"]) if result and result["next_cursor"] else None,
         csv_url=url_for("search.search", **csv_params.to_dict(flat=False)),
+        **_insight_urls(params),
         feed_url=url_for("search.feed", **{k: v for k, v in params.to_dict(flat=False).items() if k in _FEED_KEYS}),
         sections=SECTION_CHOICES,
         sorts=SORT_CHOICES,
     )
     return html, 400 if error else 200
+
+
+def _insight_urls(params: MultiDict) -> dict[str, str]:
+    """Rankings and missing reports for the page's region and year (the latest complete year by default)."""
+    region = {k: params.getlist(k) for k in ("province", "city", "county") if params.getlist(k)}
+    years = params.getlist("year")
+    year = years[0] if len(years) == 1 and years[0].isdigit() else str(datetime.now(UTC).year - 1)
+    return {
+        "rankings_url": url_for("insights.ranking", metric="applications.new.total", year=year, **region),
+        "missing_url": url_for("insights.missing_reports", year=year, **region),
+    }
 
 
 _FEED_KEYS = set(PAGE_PARAMS) - {"facets", "metric_facets", "sort", "size", "cursor", "format", "columns"}
@@ -213,7 +227,8 @@ def agency(agency_id: str) -> str:
         raise ApiError(404, "没有这个机关的报告 (no such agency)")
     detail = agency_detail(docs)
     charts = [{**s, "chart": sparkline(s["values"])} for s in detail["series"]]
-    return render_template("agency.html", detail=detail, charts=charts)
+    changes = timeline(series_documents(state.store(), agency_id), agency_id)  # includes renamed years
+    return render_template("agency.html", detail=detail, charts=charts, timeline=changes)
 
 
 @bp.route("/feed.atom")

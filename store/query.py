@@ -361,7 +361,7 @@ class SearchQuery:
     year_to: int | None = None
     conditions: tuple[MetricCondition, ...] = ()
     facets: tuple[str, ...] = DEFAULT_FACETS
-    metric_facets: tuple[str, ...] = ()  # metric keys bucketed with DEFAULT_BUCKETS
+    metric_facets: tuple[str, ...] = ()  # metric keys bucketed with buckets_for(key)
     sort: str = "relevance"
     size: int = DEFAULT_PAGE_SIZE
     cursor: str | None = None

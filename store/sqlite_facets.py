@@ -82,6 +82,21 @@ def _ordered(counts: dict[str, int], selected: tuple[str, ...]) -> list[FacetVal
     return out
 
 
+def _counted(labels: list[str], counts: np.ndarray, selected: tuple[str, ...]) -> list[FacetValue]:
+    """``_ordered`` for a counts array: only values that can make the top list reach Python."""
+    nonzero = np.flatnonzero(counts)
+    if nonzero.size > FACET_VALUE_LIMIT:
+        # Everything counted at least as often as the FACET_VALUE_LIMIT-th value (ties decided by label).
+        kth = np.partition(counts[nonzero], nonzero.size - FACET_VALUE_LIMIT)[nonzero.size - FACET_VALUE_LIMIT]
+        nonzero = nonzero[counts[nonzero] >= kth]
+    top = {labels[i]: int(counts[i]) for i in nonzero}
+    for value in selected:
+        if value not in top:
+            code = labels.index(value) if value in labels else -1
+            top[value] = int(counts[code]) if code >= 0 else 0
+    return _ordered(top, selected)
+
+
 @dataclass(frozen=True, slots=True)
 class KeywordFacet:
     name: str
@@ -90,8 +105,7 @@ class KeywordFacet:
         keyword = cols.keywords[self.name]
         codes = keyword.codes[ids]
         counts = np.bincount(codes[codes != NONE], minlength=len(keyword.labels))
-        nonzero = np.flatnonzero(counts)
-        return _ordered({keyword.labels[i]: int(counts[i]) for i in nonzero}, selected)
+        return _counted(keyword.labels, counts, selected)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +174,7 @@ def _shared_counts(cols: Columns, subset: np.ndarray, names: tuple[str, ...]) ->
     out: dict[str, list[FacetValue]] = {}
     for axis, name in enumerate(names):
         counts = grid.sum(axis=tuple(a for a in range(len(names)) if a != axis)) if len(names) > 1 else grid
-        labels = cols.keywords[name].labels
-        out[name] = _ordered({labels[i - 1]: int(counts[i]) for i in np.flatnonzero(counts[1:]) + 1}, ())
+        out[name] = _counted(cols.keywords[name].labels, counts[1:], ())
     return out
 
 

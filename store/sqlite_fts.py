@@ -18,6 +18,7 @@ construction: ``复议`` never matches ``复、议`` (no ``复议`` bigram there
 
 from __future__ import annotations
 
+import hashlib
 import operator
 import re
 
@@ -34,6 +35,14 @@ _RUN_RE = re.compile(
 FTS_TOKENIZER = "ascii tokenchars '.,'"
 # Bump when the token stream changes: deleting rows from the contentless table re-derives their tokens.
 TOKENS_VERSION = "1"
+# Text exercising every rule of store.analysis: if its stream changes (someone edits the analysis),
+# an index built before cannot be updated safely and must be rebuilt.
+_PROBE = "行政复 议、依申请公开 ＡＢＣ１２ covid-19 1,234.5元 0.5 﨑〇 Ünïcode_x"
+
+
+def tokens_fingerprint() -> str:
+    """TOKENS_VERSION plus a digest of the probe's stream, stored with the index."""
+    return f"{TOKENS_VERSION}:{hashlib.sha256(index_text(_PROBE).encode('utf-8')).hexdigest()[:12]}"
 
 
 def index_text(text: str) -> str:

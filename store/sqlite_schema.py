@@ -11,9 +11,10 @@
 from __future__ import annotations
 
 import sqlite3
+import uuid
 
 from indexer import catalogue
-from store.sqlite_fts import FTS_TOKENIZER, TOKENS_VERSION
+from store.sqlite_fts import FTS_TOKENIZER, TOKENS_VERSION, tokens_fingerprint
 from store.sqlite_translate import FTS_COLUMNS
 
 SCHEMA_VERSION = "1"
@@ -109,19 +110,23 @@ def create(conn: sqlite3.Connection) -> None:
     for column in metric_columns():
         if column not in existing:  # the catalogue grew: new metrics start out unknown (NULL)
             conn.execute(f"ALTER TABLE metrics ADD COLUMN {column} REAL")
+    # A random identity of this file: derived data saved next to it (the columnar copy) names it.
+    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('build', ?)", (uuid.uuid4().hex,))
     with conn:
         if conn.execute("SELECT 1 FROM meta WHERE key = 'schema'").fetchone() is None:
             conn.execute("INSERT INTO fts(fts, rank) VALUES ('rank', ?)", (f"bm25({weights})",))
             conn.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
-                [("schema", SCHEMA_VERSION), ("tokens", TOKENS_VERSION), ("generation", "0")],
+                [("schema", SCHEMA_VERSION), ("tokens", tokens_fingerprint()), ("generation", "0")],
             )
 
 
 def check_version(conn: sqlite3.Connection) -> str | None:
     """A message when the file was written by an incompatible version (the fix is a rebuild)."""
     rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('schema', 'tokens')").fetchall())
-    if rows.get("schema") != SCHEMA_VERSION or rows.get("tokens") != TOKENS_VERSION:
+    # "1" alone: written before the fingerprint existed, by the stream the fingerprint of version 1 describes.
+    tokens_ok = rows.get("tokens") in (tokens_fingerprint(), TOKENS_VERSION)
+    if rows.get("schema") != SCHEMA_VERSION or not tokens_ok:
         return (
             f"the search index was built by another version (schema {rows.get('schema')}, tokens "
             f"{rows.get('tokens')}); run `nianbao reindex` to rebuild it from the archive"

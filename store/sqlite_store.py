@@ -1,9 +1,12 @@
-"""The embedded default store: one SQLite file (WAL) with FTS5 for text and numpy for facets.
+"""The embedded default store: one SQLite file (WAL) with FTS5 for text and numpy for the rest.
 
-Reading path of a search: the query tree becomes one FTS5 MATCH (``sqlite_translate``) that yields
-the matching rowids (and bm25 ranks when sorting by relevance) in a single statement; filters,
-multi-select facets, metric conditions, sorting and keyset paging run vectorised over the in-memory
-columnar copy (``sqlite_columns``); only the returned page is decompressed and highlighted.
+Reading path of a search: the query tree becomes one FTS5 MATCH (``sqlite_translate`` over the
+token stream of ``sqlite_fts``) that yields the matching rowids in a single statement (plus bm25
+ranks for a single-term query with few matches); filters and multi-select facets
+(``sqlite_facets``), metric conditions, sorting and keyset paging (``sqlite_sort``) and
+aggregations (``sqlite_aggregate``) run vectorised over an in-memory columnar copy of the facet
+fields and metrics (``sqlite_columns``); only the returned page is decompressed and highlighted
+(``highlight``). Tables: ``sqlite_schema``.
 """
 
 from __future__ import annotations
@@ -32,37 +35,38 @@ from store import highlight, sqlite_columns, sqlite_schema
 from store.base import (
     AgencySummary,
     AggregationResult,
-    AggregationRow,
     Hit,
     IndexStats,
     SearchResult,
 )
 from store.query import (
     GROUP_BY,
+    MAX_PAGE_SIZE,
     SCOPE_TITLE,
     AggregationQuery,
     QueryError,
     SearchQuery,
     Term,
-    decode_cursor,
-    encode_cursor,
     terms,
 )
+from store.sqlite_aggregate import aggregate_rows
 from store.sqlite_columns import NONE, Columns
 from store.sqlite_facets import combine, compute_facets, parse_filters
 from store.sqlite_fts import index_text
+from store.sqlite_sort import cursor_after, cursor_of, page, sort_keys
 from store.sqlite_translate import fts_expression
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500  # documents per write transaction: memory stays flat however many are streamed in
 FACET_BUDGET_S = 2.0  # facets computed after this much facet time are reported as timed out
-MATCH_CACHE_SIZE = 32
+MATCH_CACHE_SIZE = 32  # recent FTS match sets (paging through one query re-uses its matches)
 # Relevance (bm25) is computed for a single-term query matching at most this many reports; beyond
 # that (or with several terms, whose IDF scans would each cost a full phrase scan) "relevance"
 # orders the result set newest first: exact bm25 would cost seconds at a million reports.
 RANK_LIMIT = 2_000
-RELEVANCE_FALLBACK = "-published"  # recent FTS match sets (paging through one query re-uses its matches)
+RELEVANCE_FALLBACK = "-published"
+SAVED_COLUMNS_SUFFIX = ".columns.npz"  # the columnar copy saved next to the index file
 _METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
 
 
@@ -124,7 +128,8 @@ class SqliteStore:
         self._writer = _connect(self.path)
         sqlite_schema.create(self._writer)
         self._conns.append(self._writer)
-        self._generation_seen = -1
+        self._build = self._writer.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()[0]
+        self._saved_columns = self.path.with_name(self.path.name + SAVED_COLUMNS_SUFFIX)
         self._version_problem = sqlite_schema.check_version(self._writer)
         if self._version_problem:
             log.warning("%s", self._version_problem)
@@ -160,7 +165,11 @@ class SqliteStore:
                 if cols is None or cols.generation != generation:
                     conn.execute("BEGIN")  # one snapshot for generation and data
                     try:
-                        cols = sqlite_columns.load(conn, self._generation(conn))
+                        generation = self._generation(conn)
+                        cols = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
+                        if cols is None:
+                            cols = sqlite_columns.load(conn, generation)
+                            sqlite_columns.save(cols, self._saved_columns, self._build)
                     finally:
                         conn.execute("COMMIT")
                     self._cols = cols
@@ -238,7 +247,7 @@ class SqliteStore:
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
         try:
-            changed = 0
+            written: list[tuple[int, _Prepared]] = []
             for p in batch:
                 row = conn.execute("SELECT rowid, digest FROM reports WHERE id = ?", (p.id,)).fetchone()
                 if row is not None and row[1] == p.digest:
@@ -246,17 +255,37 @@ class SqliteStore:
                     continue
                 if row is not None:
                     self._remove(conn, row[0])
-                self._insert(conn, p, row[0] if row is not None else None)
-                changed += 1
-            if changed:
-                conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                written.append((self._insert(conn, p, row[0] if row is not None else None), p))
+            generation = self._bump_generation(conn) if written else None
             conn.execute("COMMIT")
-            stats.indexed += changed
+            stats.indexed += len(written)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if generation is not None:
+            self._patch_columns(generation, written, [])
 
-    def _insert(self, conn: sqlite3.Connection, p: _Prepared, rowid: int | None) -> None:
+    @staticmethod
+    def _bump_generation(conn: sqlite3.Connection) -> int:
+        conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+        return SqliteStore._generation(conn)
+
+    def _patch_columns(self, generation: int, written: list[tuple[int, _Prepared]], removed: list[int]) -> None:
+        """Bring the columnar copy up to our own write instead of reloading it all (seconds at 1M reports)."""
+        cols = self._cols
+        if cols is None:
+            return
+        if cols.generation != generation - 1:  # someone else wrote in between: reload on next use
+            self._cols = None
+            return
+        rows = [
+            (rowid, dict(zip(sqlite_schema.REPORT_COLUMNS[2:], p.report, strict=True)), p.metrics)
+            for rowid, p in written
+        ]
+        self._cols = sqlite_columns.patched(cols, generation, rows, removed)
+        self._matches.clear()
+
+    def _insert(self, conn: sqlite3.Connection, p: _Prepared, rowid: int | None) -> int:
         cols = sqlite_schema.REPORT_COLUMNS
         marks = ", ".join("?" * (len(cols) + 1))
         cur = conn.execute(
@@ -273,6 +302,7 @@ class SqliteStore:
         conn.execute(
             f"INSERT INTO fts (rowid, {', '.join(fts_cols)}) VALUES (?{', ?' * len(fts_cols)})", (rowid, *p.fts)
         )
+        return int(rowid)  # type: ignore[arg-type]
 
     def _remove(self, conn: sqlite3.Connection, rowid: int) -> None:
         """Delete a report's rows; a contentless FTS5 row is deleted by replaying its tokens."""
@@ -289,7 +319,7 @@ class SqliteStore:
     def delete(self, ids: Iterable[str]) -> int:
         if self._version_problem:
             raise IndexVersionError(self._version_problem)
-        removed = 0
+        removed: list[int] = []
         with self._lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
@@ -298,14 +328,15 @@ class SqliteStore:
                     row = conn.execute("SELECT rowid FROM reports WHERE id = ?", (report_id,)).fetchone()
                     if row is not None:
                         self._remove(conn, row[0])
-                        removed += 1
-                if removed:
-                    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+                        removed.append(row[0])
+                generation = self._bump_generation(conn) if removed else None
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-        return removed
+            if generation is not None:
+                self._patch_columns(generation, [], removed)
+        return len(removed)
 
     @contextlib.contextmanager
     def rebuild(self) -> Iterator[SqliteStore]:
@@ -324,6 +355,7 @@ class SqliteStore:
             self.close()
             _retire_wal(self.path)
             os.replace(tmp, self.path)
+            Path(f"{tmp}{SAVED_COLUMNS_SUFFIX}").unlink(missing_ok=True)
             self._open()
 
     # -- reading documents -------------------------------------------------------------------------
@@ -396,9 +428,12 @@ class SqliteStore:
             ids, ranks = cols.rowids, None
         else:
             ids, ranks = self._match(conn, cols.generation, fts_expression(tree, query.scope), ranked)
-            ids = ids[ids < cols.size] if len(ids) and ids[-1] >= cols.size else ids  # newer than the snapshot
+            # The match may see writes newer than the columnar snapshot: keep the reports it knows.
+            ids_in = ids[ids < cols.size] if len(ids) and ids[-1] >= cols.size else ids
+            known = cols.keywords["removed"].codes[ids_in] != NONE  # set for every report of the snapshot
             if ranks is not None:
-                ranks = ranks[: len(ids)]
+                ranks = ranks[: len(ids_in)][known]
+            ids = ids_in[known]
         return cols, ids, ranks, parse_filters(query, cols, conn, ids)
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -406,6 +441,11 @@ class SqliteStore:
         for name in query.filters:
             if name not in sqlite_schema.FACET_COLUMNS:
                 raise QueryError(f"unknown filter {name!r}", name)
+        for name in query.facets:
+            if name not in sqlite_schema.FACET_COLUMNS:
+                raise QueryError(f"unknown facet {name!r}", "facets")
+        if not 1 <= query.size <= MAX_PAGE_SIZE:
+            raise QueryError(f"size must be between 1 and {MAX_PAGE_SIZE}", "size")
         sort = query.sort or "relevance"
         # bm25 scans every phrase of the query over the whole index for its IDF, so it is affordable
         # only for a single term (whose scan the match itself already paid for).
@@ -426,13 +466,10 @@ class SqliteStore:
             facets = copy.deepcopy(facets)
         if sort == "relevance" and ranks is None:
             sort = RELEVANCE_FALLBACK  # no text query, or too many matches to rank
-        keys = self._sort_keys(sort, cols, conn, result_ids, ranks[final] if ranks is not None else None)
-        page, more = _page(keys, result_ids, query.size, _cursor_after(query.cursor, sort))
-        hits = self._hits(conn, query, page, keys, result_ids, ranks is not None)
-        next_cursor = None
-        if more and page.size:
-            last = page[-1]
-            next_cursor = encode_cursor([sort, float(keys[last]), int(result_ids[last])])
+        keys = sort_keys(sort, cols, conn, result_ids, ranks[final] if ranks is not None else None)
+        chosen, more = page(keys, result_ids, query.size, cursor_after(query.cursor, sort))
+        hits = self._hits(conn, query, chosen, keys, result_ids, ranks is not None)
+        next_cursor = cursor_of(sort, keys[chosen[-1]], result_ids[chosen[-1]]) if more and chosen.size else None
         return SearchResult(
             total=int(result_ids.size),
             hits=hits,
@@ -440,24 +477,6 @@ class SqliteStore:
             next_cursor=next_cursor,
             took_ms=(time.perf_counter() - started) * 1000,
         )
-
-    @staticmethod
-    def _sort_keys(
-        sort: str, cols: Columns, conn: sqlite3.Connection, ids: np.ndarray, ranks: np.ndarray | None
-    ) -> np.ndarray:
-        """Ascending float keys; unknown values (NaN) become +inf so they come last either way."""
-        if sort == "relevance":
-            return ranks if ranks is not None else np.zeros(len(ids))
-        bare = sort.lstrip("-")
-        if bare == "year":
-            values = cols.year[ids]
-        elif bare == "published":
-            values = cols.published[ids]
-        else:
-            values = cols.metric(conn, bare[len("metric:") :])[ids]
-        values = -values if sort.startswith("-") else values.copy()
-        values[np.isnan(values)] = np.inf
-        return values
 
     def _hits(
         self,
@@ -506,56 +525,12 @@ class SqliteStore:
 
     def aggregate(self, query: AggregationQuery) -> AggregationResult:
         started = time.perf_counter()
-        conn = self._reader()
-        cols, ids, _, masks = self._select(query.search, conn, ranked=False)
-        ids = ids[combine(masks, len(ids))]
-        if ids.size == 0:
-            return AggregationResult([], (time.perf_counter() - started) * 1000)
         for g in query.group_by:
             if g not in GROUP_BY:
                 raise QueryError(f"cannot group by {g!r}", "group_by")
-        codes = np.stack([cols.keywords[g].codes[ids] for g in query.group_by], axis=1) if query.group_by else None
-        if codes is None:
-            groups, inverse = np.zeros((1, 0), dtype=np.int32), np.zeros(len(ids), dtype=np.int64)
-        else:
-            groups, inverse = np.unique(codes, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
-        n_groups = len(groups)
-        counts = np.bincount(inverse, minlength=n_groups)
-        values: dict[str, np.ndarray] = {}
-        for key in query.metrics:
-            data = cols.metric(conn, key)[ids]
-            valid = ~np.isnan(data)
-            inv, vals = inverse[valid], data[valid]
-            present = np.bincount(inv, minlength=n_groups)
-            total = np.bincount(inv, weights=vals, minlength=n_groups)
-            for fn in query.functions:
-                if fn == "count":
-                    out = present.astype(np.float64)
-                elif fn == "sum":
-                    out = np.where(present > 0, total, np.nan)
-                elif fn == "avg":
-                    with np.errstate(invalid="ignore", divide="ignore"):
-                        out = np.where(present > 0, total / np.maximum(present, 1), np.nan)
-                else:
-                    out = np.full(n_groups, np.inf if fn == "min" else -np.inf)
-                    (np.minimum if fn == "min" else np.maximum).at(out, inv, vals)
-                    out[present == 0] = np.nan
-                values[f"{fn}:{key}"] = out
-        rows = []
-        for gi, group_codes in enumerate(groups):
-            group: dict[str, Any] = {}
-            for name, code in zip(query.group_by, group_codes, strict=True):
-                label = None if code == NONE else cols.keywords[name].labels[code]
-                group[name] = int(label) if name == "year" and label is not None else label
-            rows.append(
-                AggregationRow(
-                    group=group,
-                    count=int(counts[gi]),
-                    values={k: (None if np.isnan(v[gi]) else float(v[gi])) for k, v in values.items()},
-                )
-            )
-        rows.sort(key=lambda r: tuple((v is None, v if v is not None else 0) for v in r.group.values()))
+        conn = self._reader()
+        cols, ids, _, masks = self._select(query.search, conn, ranked=False)
+        rows = aggregate_rows(cols, conn, ids[combine(masks, len(ids))], query)
         return AggregationResult(rows, (time.perf_counter() - started) * 1000)
 
     def agencies(self, name: str = "", limit: int = 50) -> list[AgencySummary]:
@@ -604,38 +579,8 @@ def _fields(data: dict[str, Any], scope: str | None) -> list[tuple[str, str]]:
     return [(SCOPE_TITLE, title), *((k, "\n".join(texts[k])) for k in SECTION_KEYS if k in texts)]
 
 
-def _cursor_after(cursor: str | None, sort: str) -> tuple[float, int] | None:
-    if cursor is None:
-        return None
-    values = decode_cursor(cursor)
-    if (
-        len(values) != 3
-        or values[0] != sort
-        or not isinstance(values[1], int | float)
-        or not isinstance(values[2], int)
-        or isinstance(values[2], bool)
-    ):
-        raise QueryError("this cursor belongs to a different query or sort; start again without it", "cursor")
-    return float(values[1]), int(values[2])
-
-
-def _page(keys: np.ndarray, ids: np.ndarray, size: int, after: tuple[float, int] | None) -> tuple[np.ndarray, bool]:
-    """Positions of the next ``size`` results in (key, rowid) order after the cursor, and whether more follow."""
-    candidates = np.arange(len(ids))
-    if after is not None:
-        key, rowid = after
-        candidates = np.flatnonzero((keys > key) | ((keys == key) & (ids > rowid)))
-    if candidates.size > 4 * (size + 1):
-        # Only the smallest keys can be on the page: cut to them before the full sort.
-        kth = np.partition(keys[candidates], size)[size]
-        candidates = candidates[keys[candidates] <= kth]
-    order = np.lexsort((ids[candidates], keys[candidates]))
-    chosen = candidates[order]
-    return chosen[:size], chosen.size > size
-
-
 def _unlink_db(path: Path) -> None:
-    for suffix in ("", "-wal", "-shm", "-journal"):
+    for suffix in ("", "-wal", "-shm", "-journal", SAVED_COLUMNS_SUFFIX):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{path}{suffix}")
 

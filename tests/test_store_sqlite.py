@@ -3,22 +3,26 @@ with ``store.query.matches`` / ``store.analysis.contains`` and plain Python, nev
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import random
 import re
+import threading
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from indexer.document import SECTION_KEYS, Agency, Region, ReportDocument, Section
-from store import sqlite_store
+from store import sqlite_columns, sqlite_facets, sqlite_store
 from store.base import Store
 from store.query import (
     DEFAULT_BUCKETS,
     FACET_FIELDS,
+    MAX_PAGE_SIZE,
     And,
     Node,
     Not,
@@ -292,6 +296,20 @@ def test_filters_and_multiselect_facet_counts(store: SqliteStore, corpus: list[R
         assert {v.value for v in facet.values if v.selected} == selected
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_facet_value_limit_keeps_the_top_values_and_the_selected_ones(
+    store: SqliteStore, corpus: list[ReportDocument], monkeypatch: pytest.MonkeyPatch, limit: int
+):
+    monkeypatch.setattr(sqlite_facets, "FACET_VALUE_LIMIT", limit)
+    query = build_search("", filters={"county": ["中牟县"]}, facets=["county", "agency", "year"])
+    result = store.search(query)
+    for facet in result.facets:
+        counts = Counter(v for d in corpus if passes(d, query, skip=facet.name) for v in facet_values(d, facet.name))
+        want = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        want += [(v, counts[v]) for v in query.filters.get(facet.name, ()) if v not in dict(want)]
+        assert [(v.value, v.count) for v in facet.values] == want
+
+
 def test_metric_bucket_facets(store: SqliteStore, corpus: list[ReportDocument]):
     query = build_search("公开", metric_facets=["applications.new.total", "active.fees.amount_wan"], facets=[])
     result = store.search(query)
@@ -516,6 +534,117 @@ def test_match_all_facets_follow_writes(tmp_path: Path):
     st_.close()
 
 
+def test_searches_in_threads_while_indexing(tmp_path: Path):
+    docs = make_corpus(200, seed=13)
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    st_.index(docs[:50])
+    errors: list[BaseException] = []
+    totals: list[int] = []
+    stop = threading.Event()
+
+    def searcher() -> None:
+        try:
+            while not stop.is_set():
+                result = st_.search(build_search("公开", filters={"province": ["河南省"]}))
+                totals.append(result.total)
+        except BaseException as exc:  # collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=searcher) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for start in range(50, 200, 30):
+        st_.index(docs[start : start + 30])
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors and totals
+    want = len(expected_ids(docs, "公开", filters={"province": ["河南省"]}))
+    assert max(totals) <= want == st_.search(build_search("公开", filters={"province": ["河南省"]})).total
+    st_.close()
+
+
+def _decoded(cols: sqlite_columns.Columns) -> dict[str, object]:
+    """A columnar copy as plain values per report (codes differ between a patched and a fresh copy)."""
+    ids = cols.rowids.tolist()
+    out: dict[str, object] = {"rowids": ids}
+    for name, kw in cols.keywords.items():
+        out[name] = [None if kw.codes[r] < 0 else kw.labels[kw.codes[r]] for r in ids]
+    out["year"] = [None if np.isnan(cols.year[r]) else cols.year[r] for r in ids]
+    out["published"] = [None if np.isnan(cols.published[r]) else cols.published[r] for r in ids]
+    out["flags"] = {f: [r for r in ids if m[r]] for f, m in cols.flags.items() if m[ids].any()}
+    out["metrics"] = {k: [None if np.isnan(v[r]) else v[r] for r in ids] for k, v in cols._metrics.items()}
+    return out
+
+
+def test_own_writes_patch_the_columnar_copy_like_a_fresh_load(tmp_path: Path):
+    docs = make_corpus(60, seed=17)
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    st_.index(docs[:30])
+    query = build_search("公开", metric=["applications.new.total >= 1"], facets=["province", "flags"])
+    st_.search(query)  # loads the copy (and one metric column)
+    docs[3].region = Region(province="新疆维吾尔自治区", city="", county="")
+    docs[3].flags = ["brand_new_flag"]
+    docs[4].metrics = {"applications.new.total": 7}
+    st_.index(docs[:40])  # 10 new, 2 changed
+    st_.delete([docs[5].id, docs[35].id])
+    patched = st_._cols
+    assert patched is not None and patched.generation == st_._generation(st_._writer)
+    fresh = sqlite_columns.load(st_._writer, patched.generation)
+    fresh.metric(st_._writer, "applications.new.total")
+    assert _decoded(patched) == _decoded(fresh)
+    remaining = [d for d in docs[:40] if d.id not in (docs[5].id, docs[35].id)]
+    result = st_.search(query)
+    assert result.total == len({d.id for d in remaining if passes(d, query)})
+    st_.close()
+
+
+def test_saved_columnar_copy_is_used_only_while_it_is_current(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    docs = make_corpus(40, seed=19)
+    path = tmp_path / "i.sqlite3"
+    query = build_search("公开", filters={"year": ["2021", "2022"]}, facets=["province", "flags", "year"])
+    first = SqliteStore(path)
+    first.index(docs[:30])
+    expected = first.search(query)
+    first.close()
+    assert (tmp_path / ("i.sqlite3" + sqlite_store.SAVED_COLUMNS_SUFFIX)).exists()
+
+    real_load = sqlite_columns.load
+    monkeypatch.setattr(sqlite_columns, "load", lambda *a: pytest.fail("should use the saved copy"))
+    reopened = SqliteStore(path)
+    assert dataclasses.replace(reopened.search(query), took_ms=0) == dataclasses.replace(expected, took_ms=0)
+    reopened.close()
+
+    other = SqliteStore(path)  # another process writes: the saved copy is stale
+    other.index(docs[30:])
+    other.close()
+    loads: list[int] = []
+    monkeypatch.setattr(sqlite_columns, "load", lambda *a: loads.append(1) or real_load(*a))
+    again = SqliteStore(path)
+    result = again.search(query)
+    assert loads and result.total == len({d.id for d in docs if passes(d, query)})
+    again.close()
+
+
+def test_index_built_by_another_analysis_is_read_only_until_rebuilt(tmp_path: Path):
+    path = tmp_path / "i.sqlite3"
+    docs = make_corpus(10, seed=23)
+    st_ = SqliteStore(path)
+    st_.index(docs)
+    st_._writer.execute("UPDATE meta SET value = '1:another' WHERE key = 'tokens'")
+    st_.close()
+    old = SqliteStore(path)
+    assert old.search(build_search("")).total == 10  # still searchable
+    with pytest.raises(sqlite_store.IndexVersionError, match="reindex"):
+        old.index(docs)
+    with pytest.raises(sqlite_store.IndexVersionError):
+        old.delete([docs[0].id])
+    with old.rebuild() as fresh:
+        fresh.index(docs)
+    assert old.index(docs).unchanged == 10 and old.delete([docs[0].id]) == 1
+    old.close()
+
+
 def test_bad_documents_fail_alone(tmp_path: Path):
     st_ = SqliteStore(tmp_path / "i.sqlite3")
     good = make_corpus(3, seed=1)
@@ -559,11 +688,16 @@ def test_facet_out_of_time_is_reported_not_fatal(store: SqliteStore, monkeypatch
     assert result.total > 0 and result.facets and all(f.timed_out for f in result.facets)
 
 
-def test_unknown_filter_is_a_query_error(store: SqliteStore):
+def test_unknown_filter_facet_or_oversized_page_is_a_query_error(store: SqliteStore):
     from store.query import SearchQuery
 
     with pytest.raises(QueryError):
         store.search(SearchQuery(q="公开", filters={"colour": ("red",)}))
+    with pytest.raises(QueryError):
+        store.search(SearchQuery(q="公开", facets=("colour",)))
+    with pytest.raises(QueryError) as exc:
+        store.search(SearchQuery(q="公开", size=MAX_PAGE_SIZE + 1))
+    assert exc.value.field == "size"
 
 
 # -- property: random corpora and queries agree with brute force --------------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from test_service_data import build_documents, make_settings, make_store
 
+from indexer import catalogue
 from service.app import create_app
 from service.server import make_server
 from store import analysis
@@ -113,7 +114,7 @@ def test_search_facet_report_and_csv(server, browser, docs, tmp_path):
     first_title.click()
     page.wait_for_selector("#report-title")
     assert page.inner_text("#report-title") == title
-    assert page.locator("section.metric-table").count() == 3
+    assert page.locator("section.metric-table").count() == len(catalogue.TABLE_LABELS)  # the three + analysis
     assert page.locator("#table-applications tbody th", has_text="（一）予以公开").count() == 1
     doc = next(d for d in docs if d.title == title)
     cell = page.locator('td[data-metric="applications.new.total"]')

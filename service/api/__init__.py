@@ -58,8 +58,8 @@ def init_api(app: Flask) -> Api:
         },
     )
     api = NianbaoApi(app)
-    from service.api import admin, meta, reports, search
+    from service.api import admin, insights, meta, reports, search
 
-    for module in (search, reports, meta, admin):
+    for module in (search, reports, insights, meta, admin):
         api.register_blueprint(module.blp, url_prefix=PREFIX)
     return api
