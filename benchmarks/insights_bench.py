@@ -8,7 +8,8 @@ For each size, reports come from ``demo.generator.generate_corpus`` (generation 
 * ``derive_s``: linking series, year-over-year changes, cross-report checks and copied-text ratios
   (capped LSH candidates, exact overlap on the best three) — the part that would be quadratic if it
   compared all pairs;
-* ``refresh_s`` (sizes ≤ ``--store-max``): the whole stage on a real SqliteStore (read, derive, re-index).
+* ``refresh_s`` (sizes ≤ ``--store-max``): the whole stage on a real SqliteStore (read, derive, re-index);
+* ``stage_anon_mib``: the process's own memory held by the records and derived values (RssAnon growth).
 
 ``us_per_report`` should stay roughly flat across sizes. Results go to ``benchmarks/results/insights-*.json``.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 from demo.generator import generate_corpus
 from insights.derive import derive
 from insights.records import record_of
+from insights.spill import ShingleSpill
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -33,18 +35,35 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _anon_mib() -> float | None:
+    """The process's own memory (RssAnon: not the page cache of mapped files); None off Linux."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def measure(n: int, store_max: int) -> dict[str, float | int | None]:
+    before = _anon_mib()
     records, records_s = [], 0.0
-    for i, report in enumerate(generate_corpus(n)):
-        doc = report.to_document(f"https://bench.example/{i}")
+    with ShingleSpill() as spill:  # as in insights.refresh: shingles mapped from a temporary file
+        for i, report in enumerate(generate_corpus(n)):
+            doc = report.to_document(f"https://bench.example/{i}")
+            started = time.perf_counter()
+            record = record_of(doc)
+            spill.put(record)
+            records.append(record)
+            records_s += time.perf_counter() - started
+        spill.attach()
         started = time.perf_counter()
-        records.append(record_of(doc))
-        records_s += time.perf_counter() - started
-    started = time.perf_counter()
-    derived = derive(records)
-    derive_s = time.perf_counter() - started
-    copied = sum(1 for d in derived.values() if (d.metrics.get("copied.peers_ratio") or 0) >= 0.8)
-    del records, derived
+        derived = derive(records)
+        derive_s = time.perf_counter() - started
+        after = _anon_mib()
+        copied = sum(1 for d in derived.values() if (d.metrics.get("copied.peers_ratio") or 0) >= 0.8)
+        del records, derived
     refresh_s = _refresh(n) if n <= store_max else None
     total = records_s + derive_s
     return {
@@ -55,6 +74,7 @@ def measure(n: int, store_max: int) -> dict[str, float | int | None]:
         "us_per_report": round(total / n * 1e6, 1) if n else None,
         "refresh_s": round(refresh_s, 3) if refresh_s is not None else None,
         "peers_ratio_ge_0_8": copied,
+        "stage_anon_mib": round(after - before, 1) if after is not None and before is not None else None,
         "peak_rss_mib": round(_peak_mib(), 1),
     }
 
@@ -77,7 +97,7 @@ def _refresh(n: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000", help="comma-separated corpus sizes [1000,5000]")
-    parser.add_argument("--store-max", type=int, default=5000, help="largest size also run on a SqliteStore")
+    parser.add_argument("--store-max", type=int, default=1000, help="largest size also run on a SqliteStore [1000]")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     rows = []

@@ -61,7 +61,7 @@ _PART_SIGNED = re.compile(r"^-?(?:0|[1-9]\d*)$")
 _PART_FLOAT = re.compile(r"^(?:0|[1-9]\d*)(?:\.\d+)?$")
 MAX_CANDIDATES = 2000
 MAX_CELL_CHARS = 14  # "4166.214619"; no cell of an annual report is longer
-MAX_STEPS = 50_000
+MAX_STEPS = 20_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,7 +204,8 @@ def split_row(cells: Sequence[str]) -> Record:
     return Record(label, values, offset=last_text + 1)
 
 
-_TRAILING_NUMBERS = re.compile(r"(?<=[\u4e00-\u9fff）)])\s*(?:-?\d[\d,.]*\s*)+$")
+# Numbers after the first need a space before them: "(\d…\s*)+" would backtrack exponentially on "1,21,21…".
+_TRAILING_NUMBERS = re.compile(r"(?<=[\u4e00-\u9fff）)])\s*-?\d[\d,.]*(?:\s+-?\d[\d,.]*)*\s*$")
 
 
 def _trim(cells: list[str], n: int) -> list[str]:
@@ -648,7 +649,7 @@ def _read_flattened(text: str, result: TableResult) -> None:
     _store_review(result, values, why or "")
 
 
-MAX_COMBINATIONS = 4096
+MAX_COMBINATIONS = 512
 
 
 def _settle_by_identities(

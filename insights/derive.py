@@ -93,6 +93,8 @@ def derive(records: Iterable[Record]) -> dict[str, Derived]:
         if ratio is not None and previous is not None:
             d.analysis.copied_previous_id, d.analysis.copied_previous_title = previous.id, previous.title
     _peers(recs, series, out)
+    for d in out.values():  # None means "not given": not stored, so not kept either
+        d.metrics = {k: v for k, v in d.metrics.items() if v is not None}
     return out
 
 

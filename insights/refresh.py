@@ -17,6 +17,7 @@ from indexer.document import Analysis, Check, ReportDocument
 from insights.content_checks import PREFIX
 from insights.derive import Derived, derive
 from insights.records import record_of
+from insights.spill import ShingleSpill
 from store.base import Store
 
 log = logging.getLogger(__name__)
@@ -115,12 +116,16 @@ def refresh(store: Store) -> RefreshStats:
     started = time.perf_counter()
     stats = RefreshStats()
     records, current = [], {}
-    for doc in store.iter_documents():
-        records.append(record_of(doc))
-        current[doc.id] = _current(doc)
-    stats.reports = len(records)
-    derived = derive(records)
-    del records
+    with ShingleSpill() as spill:
+        for doc in store.iter_documents():
+            record = record_of(doc)
+            spill.put(record)
+            records.append(record)
+            current[doc.id] = _current(doc)
+        spill.attach()
+        stats.reports = len(records)
+        derived = derive(records)
+        del records
     changed = [i for i, cur in current.items() if not _unchanged(cur, derived.get(i) or Derived())]
     del current
     derived = {i: derived[i] for i in changed if i in derived}  # the rest is not needed any more

@@ -90,6 +90,17 @@ def reindex(ctx: click.Context) -> None:
 
 
 @main.command()
+@click.pass_context
+def insights(ctx: click.Context) -> None:
+    """Recompute the analysis across reports (changes, cross checks, copied text) without re-parsing."""
+    import insights as stage
+    from store import open_store
+
+    with open_store(_settings(ctx)) as store:
+        click.echo(stage.refresh(store).describe())
+
+
+@main.command()
 @click.option("--host", help="Address to listen on. [127.0.0.1]")
 @click.option("--port", type=int, help="Port. [8000]")
 @click.pass_context

@@ -347,3 +347,70 @@ def test_a_new_report_updates_its_successor(tmp_path: Path):
         stats = refresh(store)
         assert stats.updated >= 2  # the new report and the one after it
         assert store.get(successor.id).analysis.previous_id == missing.id
+
+
+def test_cli_recomputes_the_analysis_without_reparsing(tmp_path: Path):
+    from click.testing import CliRunner
+
+    from nianbao.cli import main
+    from nianbao.settings import load_settings
+
+    data = tmp_path / "data"
+    docs = _docs()[:14]
+    with closing(SqliteStore(load_settings(env={}, data_dir=data).index_path)) as store:
+        store.index(docs)
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "insights"])
+    assert result.exit_code == 0, result.output
+    assert "14 report(s) analysed, 14 updated" in result.output
+    with closing(SqliteStore(load_settings(env={}, data_dir=data).index_path)) as store:
+        assert store.get(docs[1].id).analysis.previous_id == docs[0].id
+
+
+def test_spilled_shingles_read_back_unchanged(corpus):
+    from insights.records import record_of
+    from insights.spill import ShingleSpill
+
+    docs = corpus[:20]
+    docs[3] = dataclasses.replace(docs[3], sections=[])  # no narrative: an empty set must survive too
+    kept = [record_of(d) for d in docs]
+    with ShingleSpill() as spill:
+        spilled = [record_of(d) for d in docs]
+        for r in spilled:
+            spill.put(r)
+        spill.attach()
+        for a, b in zip(kept, spilled, strict=True):
+            assert a.shingles.tolist() == b.shingles.tolist()
+        assert spilled[3].shingles.size == 0
+
+
+def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, monkeypatch, capsys):
+    from benchmarks import insights_bench
+
+    monkeypatch.setattr(insights_bench, "RESULTS_DIR", tmp_path)
+    assert insights_bench.main(["--sizes", "70", "--store-max", "70"]) == 0
+    (result,) = tmp_path.glob("insights-*.json")
+    assert '"reports": 70' in result.read_text() and "70" in capsys.readouterr().out
+
+
+def test_lsh_finds_the_closest_peer_almost_as_well_as_all_pairs():
+    """Brute force over every other publisher's report of the year vs the capped LSH candidates."""
+    from insights.derive import derive
+    from insights.records import record_of
+
+    docs = [r.to_document(f"https://gov.example/{i}") for i, r in enumerate(generate_corpus(7 * 200))]
+    records = [record_of(d) for d in docs]
+    derived = derive(records)
+    texts = {
+        d.id: _shingles(
+            " ".join(s.text for s in d.sections if s.key.split(".")[0] in ("overview", "problems", "other"))
+        )
+        for d in docs
+    }
+    shortfalls = []
+    for d in docs[:120]:
+        own = texts[d.id]
+        best = max(len(own & texts[o.id]) / len(own) for o in docs if o.year == d.year and o.agency.id != d.agency.id)
+        shortfalls.append(best - derived[d.id].metrics["copied.peers_ratio"])
+    assert min(shortfalls) > -1e-3  # never better than the truth: the ratio is exact for the report named
+    assert sum(shortfalls) / len(shortfalls) < 0.03
+    assert sum(1 for s in shortfalls if s < 1e-3) >= 0.6 * len(shortfalls)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import zipfile
 from io import BytesIO
+from pathlib import Path
 
 import pdfplumber
 import pytest
@@ -101,18 +102,15 @@ def test_html_chrome_and_scripts_are_not_text() -> None:
     assert "999" not in doc.full_text() and "首页" not in doc.full_text()
 
 
-@pytest.mark.skipif(
-    bool(shutil.which("antiword") or shutil.which("catdoc") or shutil.which("soffice")), reason="converter installed"
-)
-def test_doc_without_converter_is_flagged() -> None:
+def test_doc_without_converter_is_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("indexer.extract.doc.shutil.which", lambda name: None)
     ole = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600
     doc = parse_bytes(ole, url="old.doc", filename="old.doc")
     assert doc.flags == ["unsupported_format"] and doc.source_format == "doc"
     assert doc.id and doc.provenance.url == "old.doc"
 
 
-@pytest.mark.skipif(bool(shutil.which("tesseract")), reason="tesseract installed")
-def test_scans_without_ocr_are_flagged() -> None:
+def _scanned_pdf() -> bytes:
     from reportlab.pdfgen import canvas
 
     buf = BytesIO()
@@ -120,10 +118,68 @@ def test_scans_without_ocr_are_flagged() -> None:
     c.rect(50, 50, 200, 200, fill=1)  # an image-like page with no text layer
     c.showPage()
     c.save()
-    assert parse_bytes(buf.getvalue(), url="scan.pdf").flags == ["needs_ocr"]
+    return buf.getvalue()
+
+
+def test_scans_without_ocr_are_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("indexer.extract.ocr.available", lambda: False)
+    assert parse_bytes(_scanned_pdf(), url="scan.pdf").flags == ["needs_ocr"]
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 100
     doc = parse_bytes(png, url="scan.png")
     assert doc.flags == ["needs_ocr"] and doc.source_format == "image"
+
+
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
+
+def _scan_png() -> bytes:
+    from PIL import Image, ImageDraw, ImageFont
+
+    lines = [b.TITLE, "一、总体情况", "二、主动公开政府信息情况", "六、其他需要报告的事项"]
+    image = Image.new("L", (1800, 90 * len(lines) + 60), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(CJK_FONT), 44)
+    for i, line in enumerate(lines):
+        draw.text((40, 40 + 90 * i), line, font=font, fill=0)
+    buf = BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _image_pdf(png: bytes) -> bytes:
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    buf = BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawImage(ImageReader(BytesIO(png)), 20, 500, width=560, height=150)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+needs_ocr_tools = pytest.mark.skipif(
+    not (shutil.which("tesseract") and shutil.which("pdftoppm") and CJK_FONT.exists()),
+    reason="needs tesseract (chi_sim), poppler and Noto CJK",
+)
+
+
+@pytest.mark.slow
+@needs_ocr_tools
+@pytest.mark.parametrize("kind", ["png", "pdf"])
+def test_scans_are_read_by_ocr(kind: str) -> None:
+    from indexer.extract.ocr import available
+
+    if not available():
+        pytest.skip("tesseract has no chi_sim")
+    png = _scan_png()
+    data = png if kind == "png" else _image_pdf(png)
+    doc = parse_bytes(data, url=f"scan.{kind}")
+    assert "ocr" in doc.flags and "needs_ocr" not in doc.flags
+    assert doc.source_format == ("image" if kind == "png" else "pdf")
+    assert doc.year == 2024
+    assert {"overview", "active"} <= {s.key for s in doc.sections}  # OCR may misread a numeral (六 → 入)
+    assert any(w.code == "ocr" for w in doc.warnings)
 
 
 @pytest.mark.parametrize(

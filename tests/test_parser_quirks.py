@@ -342,3 +342,12 @@ def test_ambiguous_rows_settled_by_the_tables_identities() -> None:
     result = read_tables([[text]])
     assert result.metrics["applications.new.total"] is None
     assert [c for c, _ in result.warnings].count("ambiguous_value") == 3
+
+
+@pytest.mark.timeout(20)
+def test_long_number_like_runs_do_not_backtrack() -> None:
+    # A label followed by "1,21,21,…" once made a trailing-numbers regex backtrack exponentially.
+    text = b.text_report().replace("行政许可\t1,234", "行政许可 " + "1,2" * 40 + "项")
+    doc = parse_bytes(text.encode(), url="x.txt")
+    assert doc.metrics["active.licensing.decisions"] is None
+    assert doc.metrics["applications.new.total"] == 19
