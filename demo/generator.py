@@ -219,24 +219,34 @@ def _zero_applications(template: str) -> dict[str, int]:
     return {k: 0 for row in every for k in _row_keys(row)}
 
 
-def _applications_table(rng: random.Random, agency: AgencySpec, year: int, template: str) -> dict[str, int]:
-    """Table 三: rows × applicant columns, consistent by construction."""
+def _carry(agency: AgencySpec, into_year: int, seed: int) -> list[int]:
+    """Applications per applicant column carried from ``into_year - 1`` into ``into_year``.
+
+    Drawn once per (agency, year) from its own generator, so a year's 结转下年度 is exactly the next year's
+    上年结转, as in real reports (and as the cross-report check expects), while each report stays a pure
+    function of its arguments.
+    """
+    rng = random.Random(f"nianbao/{seed}/carry/{agency.normalized_name}/{into_year}")
+    if agency.type == "乡镇街道" or rng.random() < 0.5:
+        return [0] * 6
+    mean = _LEVEL_APPLICATIONS[agency.level] * _TYPE_FACTOR[agency.type] * agency.activity * 0.05
+    return _split(rng, int(rng.gammavariate(1.0, mean)), _APPLICANT_CUM, 6)
+
+
+def _applications_table(
+    rng: random.Random, agency: AgencySpec, year: int, template: str, seed: int = 0
+) -> dict[str, int]:
+    """Table 三: rows × applicant columns, consistent by construction and with the neighbouring years."""
     new = _split(rng, _new_applications(rng, agency, year), _APPLICANT_CUM, 6)
-    new_total = sum(new)
-    if not new_total:
+    carried = _carry(agency, year, seed)
+    forward = _carry(agency, year + 1, seed)
+    # What is carried forward must have been received this year or carried in.
+    new = [max(n, f - c) for n, c, f in zip(new, carried, forward, strict=True)]
+    if not any(new) and not any(carried):
         return dict(_zero_applications(template))  # most small agencies: nothing received, nothing carried
-    carried_n = int(new_total * rng.uniform(0.0, 0.08)) if new_total > 5 and rng.random() < 0.5 else 0
-    carried = _split(rng, carried_n, _APPLICANT_CUM, 6)
     rows, cum = _outcome_sampler(template)
     # per_col[c][i]: applications of applicant column c that ended in outcome row i.
-    per_col: list[list[int]] = []
-    forward = [0] * 6
-    p_forward = 0.0 if agency.type == "乡镇街道" else rng.uniform(0.0, 0.08)
-    for c in range(6):
-        handled = new[c] + carried[c]
-        fwd = sum(1 for _ in range(handled) if rng.random() < p_forward) if p_forward else 0
-        forward[c] = fwd
-        per_col.append(_split(rng, handled - fwd, cum, len(rows)))
+    per_col = [_split(rng, new[c] + carried[c] - forward[c], cum, len(rows)) for c in range(6)]
     m: dict[str, int] = {}
 
     def put(row: str, values: list[int]) -> None:
@@ -364,11 +374,13 @@ def _active_table(rng: random.Random, agency: AgencySpec, template: str) -> dict
     return m
 
 
-def generate_metrics(rng: random.Random, agency: AgencySpec, year: int, template: str) -> dict[str, int | float]:
+def generate_metrics(
+    rng: random.Random, agency: AgencySpec, year: int, template: str, seed: int = 0
+) -> dict[str, int | float]:
     """The true metrics of one report, keyed by catalogue keys, in catalogue order."""
     m: dict[str, int | float] = {}
     m.update(_active_table(rng, agency, template))
-    m.update(_applications_table(rng, agency, year, template))
+    m.update(_applications_table(rng, agency, year, template, seed))
     m.update(_review_table(rng, int(m["applications.new.total"])))
     return {k: m[k] for k in template_keys(template)}
 
@@ -537,7 +549,7 @@ def make_report(agency: AgencySpec, year: int, seed: int = 0, index: int = 0) ->
     """The report ``agency`` publishes for ``year``; a pure function of its arguments."""
     rng = random.Random(f"nianbao/{seed}/{index}/{agency.normalized_name}/{year}")
     template = template_for_year(year)
-    metrics = generate_metrics(rng, agency, year, template)
+    metrics = generate_metrics(rng, agency, year, template, seed)
     sections, preamble = _sections(rng, agency, year, metrics)
     return GeneratedReport(
         seed=seed,

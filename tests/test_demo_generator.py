@@ -225,3 +225,16 @@ def test_slices_of_a_corpus_match_the_whole() -> None:
     whole = list(generate_corpus(24, seed=4))
     parts = list(generate_corpus(10, seed=4)) + list(generate_corpus(14, seed=4, start=10))
     assert [(r.title, r.metrics) for r in parts] == [(r.title, r.metrics) for r in whole]
+
+
+def test_carry_over_continues_from_one_year_to_the_next():
+    """This year's 上年结转 is last year's 结转下年度 for the same agency (the cross-report check relies on it)."""
+    from demo.generator import generate_corpus
+
+    by_year = {(r.agency.normalized_name, r.year): r.metrics for r in generate_corpus(7 * 60, seed=11)}
+    pairs = [(by_year[(a, y - 1)], m) for (a, y), m in by_year.items() if (a, y - 1) in by_year]
+    assert len(pairs) == 6 * 60
+    for before, after in pairs:
+        for col in ("natural_person", "commercial", "research", "social_org", "legal_service", "other", "total"):
+            assert before[f"applications.carried_forward.{col}"] == after[f"applications.carried_over.{col}"]
+    assert any(m["applications.carried_over.total"] for _, m in pairs), "some agencies should carry work over"
