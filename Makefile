@@ -1,22 +1,26 @@
 # The two set-up commands of the README are `make demo` and `make test`; both install what they need.
-.PHONY: demo test lint fmt bench bench-search bench-parse bench-crawl clean
+.PHONY: demo test lint fmt bench clean
 
 demo:  ## demo site → crawl → archive → index → serve on the embedded store
 	scripts/bootstrap.sh
 	.venv/bin/nianbao demo
 
-test:  ## ruff + the whole test suite (installs Chromium, Tesseract, poppler when root)
-	scripts/bootstrap.sh --system
+test:  ## ruff + the whole test suite (installs Chromium, Tesseract, poppler, catdoc when root)
+	scripts/bootstrap.sh --dev --system
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
 
 lint:
+	scripts/bootstrap.sh --dev
 	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 fmt:
+	scripts/bootstrap.sh --dev
 	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
 
-bench:  ## every benchmark at its default (small) size; see benchmarks/README.md for the full sizes
+bench:  ## every benchmark at its default (small) size; benchmarks/README.md has the full sizes
 	scripts/bootstrap.sh
 	.venv/bin/python -m benchmarks all
 

@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
-# Creates .venv and installs nianbao with everything it needs. With --system, also the Debian
-# packages the tests use (Chromium for browser tests, Tesseract + poppler for OCR, catdoc for .doc),
-# installed with apt-get when running as root and missing.
+# Creates .venv and installs nianbao with what it needs to run.
+#   --dev     also the test tools (pytest, hypothesis, playwright, schemathesis, ruff)
+#   --system  also the Debian packages the tests use (Chromium for browser tests, Tesseract + poppler for
+#             OCR, catdoc for .doc), installed with apt-get when running as root and missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ "${1:-}" == "--system" ]]; then
+dev=0
+system=0
+for arg in "$@"; do
+    case $arg in
+        --dev) dev=1 ;;
+        --system) system=1 ;;
+        *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
+
+if ((system)); then
     missing=()
     command -v chromium >/dev/null || missing+=(chromium fonts-noto-cjk)
     command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-chi-sim)
@@ -27,9 +38,13 @@ PY=${PYTHON:-python3}
 if [[ ! -x .venv/bin/python ]]; then
     "$PY" -m venv .venv
 fi
-stamp=.venv/.nianbao-installed
+target=. stamp=.venv/.nianbao-installed
+if ((dev)); then
+    target=.[dev] stamp=.venv/.nianbao-installed-dev
+fi
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[dev]'
+    echo "bootstrap: installing nianbao ($target) into .venv"
+    .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target"
     touch "$stamp"
 fi
