@@ -94,6 +94,14 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _fts_values(doc: ReportDocument) -> tuple[str, ...]:
     return (index_text(doc.title), *(index_text(doc.section_text(key)) for key in SECTION_KEYS))
 
@@ -133,8 +141,21 @@ class SqliteStore:
         self._version_problem = sqlite_schema.check_version(self._writer)
         if self._version_problem:
             log.warning("%s", self._version_problem)
+        self._identity = _file_identity(self.path)
+
+    def _follow_replacement(self) -> None:
+        """Reopen when another instance (``nianbao reindex`` while the service runs) swapped the file in:
+        open connections would otherwise keep reading, and writing, the replaced file."""
+        if _file_identity(self.path) == self._identity:
+            return
+        with self._lock:
+            if _file_identity(self.path) != self._identity:
+                log.info("index file %s was replaced; reopening", self.path)
+                self.close()
+                self._open()
 
     def _reader(self) -> sqlite3.Connection:
+        self._follow_replacement()
         conn = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "epoch", None) is not self._writer:
             conn = _connect(self.path)
@@ -219,6 +240,7 @@ class SqliteStore:
         return _Prepared(doc.id, digest, zlib.compress(text.encode("utf-8"), 1), report, metrics, _fts_values(doc))
 
     def index(self, docs: Iterable[ReportDocument]) -> IndexStats:
+        self._follow_replacement()
         if self._version_problem:
             raise IndexVersionError(self._version_problem)
         stats = IndexStats()
@@ -254,8 +276,9 @@ class SqliteStore:
                     stats.unchanged += 1
                     continue
                 if row is not None:
-                    self._remove(conn, row[0])
-                written.append((self._insert(conn, p, row[0] if row is not None else None), p))
+                    written.append((self._replace(conn, row[0], p), p))
+                else:
+                    written.append((self._insert(conn, p, None), p))
             generation = self._bump_generation(conn) if written else None
             conn.execute("COMMIT")
             stats.indexed += len(written)
@@ -285,7 +308,20 @@ class SqliteStore:
         self._cols = sqlite_columns.patched(cols, generation, rows, removed)
         self._matches.clear()
 
-    def _insert(self, conn: sqlite3.Connection, p: _Prepared, rowid: int | None) -> int:
+    def _replace(self, conn: sqlite3.Connection, rowid: int, p: _Prepared) -> int:
+        """Replace a report in place. Its full-text row is rewritten only when its text changed: the
+        analysis stage (insights) updates numbers of every report, and the FTS5 rewrite would be most of
+        the cost of such a write."""
+        old = conn.execute("SELECT doc FROM docs WHERE rowid = ?", (rowid,)).fetchone()
+        same_text = old is not None and _fts_values(_decode(old[0])) == p.fts
+        if same_text:
+            for table in ("reports", "docs", "metrics"):
+                conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
+        else:
+            self._remove(conn, rowid)
+        return self._insert(conn, p, rowid, with_fts=not same_text)
+
+    def _insert(self, conn: sqlite3.Connection, p: _Prepared, rowid: int | None, *, with_fts: bool = True) -> int:
         cols = sqlite_schema.REPORT_COLUMNS
         marks = ", ".join("?" * (len(cols) + 1))
         cur = conn.execute(
@@ -298,10 +334,11 @@ class SqliteStore:
             f"INSERT INTO metrics (rowid{''.join(', ' + n for n in names)}) VALUES (?{', ?' * len(names)})",
             (rowid, *p.metrics.values()),
         )
-        fts_cols = sqlite_schema.fts_columns()
-        conn.execute(
-            f"INSERT INTO fts (rowid, {', '.join(fts_cols)}) VALUES (?{', ?' * len(fts_cols)})", (rowid, *p.fts)
-        )
+        if with_fts:
+            fts_cols = sqlite_schema.fts_columns()
+            conn.execute(
+                f"INSERT INTO fts (rowid, {', '.join(fts_cols)}) VALUES (?{', ?' * len(fts_cols)})", (rowid, *p.fts)
+            )
         return int(rowid)  # type: ignore[arg-type]
 
     def _remove(self, conn: sqlite3.Connection, rowid: int) -> None:
@@ -317,6 +354,7 @@ class SqliteStore:
             conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
 
     def delete(self, ids: Iterable[str]) -> int:
+        self._follow_replacement()
         if self._version_problem:
             raise IndexVersionError(self._version_problem)
         removed: list[int] = []

@@ -740,3 +740,40 @@ def test_random_corpora_and_queries_agree_with_brute_force(
     finally:
         st_.close()
     assert got == {d.id for d in docs if doc_matches(tree, d)}, q
+
+
+def test_replacing_numbers_only_keeps_full_text_exact(tmp_path: Path):
+    """A re-index that changes metrics but not text (what the analysis stage does) leaves search exact."""
+    docs = make_corpus(20, seed=21)
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    st_.index(docs)
+    for d in docs:
+        d.metrics["applications.new.total"] = (d.metrics.get("applications.new.total") or 0) + 1000
+    assert st_.index(docs).indexed == len(docs)
+    term = docs[0].sections[0].text[:3]
+    expected = {d.id for d in docs if any(matches(Term(term), t) for t in field_texts(d, None))}
+    assert set(all_hits(st_, q=term)) == expected
+    assert st_.get(docs[0].id) == docs[0]
+    big = build_search("", metric=["applications.new.total >= 1000"], size=100)
+    assert st_.search(big).total == len(docs)
+    # Then a text change after a numbers-only write still replaces the old text.
+    docs[1].sections[0].text = "替换后的唯一文本乙丙丁"
+    st_.index([docs[1]])
+    assert [h.id for h in st_.search(build_search("替换后的唯一文本")).hits] == [docs[1].id]
+    st_.close()
+
+
+def test_a_store_sees_a_rebuild_done_by_another_instance(tmp_path: Path):
+    """The service keeps its store open while `nianbao reindex` (another instance) swaps the file in."""
+    path = tmp_path / "i.sqlite3"
+    serving = SqliteStore(path)
+    docs = make_corpus(10, seed=5)
+    serving.index(docs[:4])
+    assert serving.count() == 4
+    builder = SqliteStore(path)
+    with builder.rebuild() as fresh:
+        fresh.index(docs)
+    builder.close()
+    assert serving.count() == 10
+    assert serving.search(build_search("", size=100)).total == 10
+    serving.close()
