@@ -14,28 +14,15 @@ import sqlite3
 import uuid
 
 from indexer import catalogue
+from store.query import FACET_FIELDS
 from store.sqlite_fts import FTS_TOKENIZER, TOKENS_VERSION, tokens_fingerprint
 from store.sqlite_translate import FTS_COLUMNS
 
 SCHEMA_VERSION = "1"
 
-# Facet/filter name (store.query.FACET_FIELDS) → reports column.
-FACET_COLUMNS: dict[str, str] = {
-    "province": "province",
-    "city": "city",
-    "county": "county",
-    "agency": "agency",
-    "agency_id": "agency_id",
-    "agency_type": "agency_type",
-    "level": "level",
-    "year": "year",
-    "check_status": "check_status",
-    "template": "template",
-    "source_format": "source_format",
-    "flags": "flags",
-    "removed": "removed",
-    "source": "source",
-}
+# Facet/filter name (store.query.FACET_FIELDS) → reports column: the reports table names each facet
+# column after its facet, so the mapping is derived, never kept by hand.
+FACET_COLUMNS: dict[str, str] = {name: name for name in FACET_FIELDS}
 
 REPORT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -132,3 +119,5 @@ def check_version(conn: sqlite3.Connection) -> str | None:
             f"{rows.get('tokens')}); run `nianbao reindex` to rebuild it from the archive"
         )
     return None
+
+assert set(FACET_COLUMNS.values()) <= set(REPORT_COLUMNS), "every facet needs its column in the reports table"

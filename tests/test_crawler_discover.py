@@ -11,7 +11,7 @@ from crawler.discover import analyse, canonical_url, looks_like_report_title
 from crawler.fetch import decode_text
 from crawler.sources import SourcesError, adhoc_source, load_sources
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "crawler"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "reports"  # real report pages
 REPO = Path(__file__).resolve().parent.parent
 
 
