@@ -21,7 +21,8 @@ def run(name: str, argv: list[str]) -> int:
             raise  # a real missing dependency inside the benchmark, not an absent benchmark
         print(f"benchmarks: the {name} benchmark ({BENCHMARKS[name]}) is not available; skipped", file=sys.stderr)
         return 0
-    return int(module.main(argv) or 0)
+    result = module.main(argv)  # an exit status, or the figures (a dict) for callers that want them
+    return result if isinstance(result, int) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
