@@ -120,4 +120,5 @@ def check_version(conn: sqlite3.Connection) -> str | None:
         )
     return None
 
+
 assert set(FACET_COLUMNS.values()) <= set(REPORT_COLUMNS), "every facet needs its column in the reports table"
