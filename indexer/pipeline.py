@@ -40,6 +40,7 @@ class IndexRunStats:
     wrappers: int = 0
     duplicates: int = 0  # attachments of pages that carry the report themselves
     not_reports: list[str] = field(default_factory=list)  # candidate pages the parser found no report in
+    unreadable: list[str] = field(default_factory=list)  # captures whose archived record cannot be read
     store_failures: int = 0
     check_failed: int = 0
     insights: str = ""  # what the insights stage did (insights.refresh), "" when it did not run
@@ -52,6 +53,9 @@ class IndexRunStats:
             f" ({self.already_indexed} already indexed, {self.wrappers} attachment wrapper page(s),"
             f" {self.duplicates} duplicate attachment(s))",
         ]
+        if self.unreadable:
+            lines.append(f"  {len(self.unreadable)} archived record(s) could not be read (left for the next run):")
+            lines.extend(f"    {e}" for e in self.unreadable[:10])
         if self.not_reports:
             lines.append(f"  {len(self.not_reports)} candidate page(s) hold no report (archived, not indexed):")
             lines.extend(f"    {url}" for url in self.not_reports[:10])
@@ -67,10 +71,19 @@ class IndexRunStats:
         return "\n".join(lines)
 
 
-def _parse(catalog: Catalog, capture: Capture, settings: Settings, title_hint: str | None) -> ReportDocument:
+def _parse(
+    catalog: Catalog, capture: Capture, settings: Settings, title_hint: str | None, stats: IndexRunStats
+) -> ReportDocument | None:
+    """The capture's document, or None (recorded in ``stats``) when its archived record cannot be read:
+    the capture stays unindexed, so the next run tries again once the archive is repaired."""
+    from crawler.archive import ArchiveError
     from indexer.parse import parse_bytes
 
-    data = catalog.read_payload(capture, settings.archive_dir)
+    try:
+        data = catalog.read_payload(capture, settings.archive_dir)
+    except (ArchiveError, OSError) as exc:
+        stats.unreadable.append(f"{capture.url} (capture {capture.id}): {exc}")
+        return None
     doc = parse_bytes(
         data,
         url=capture.url,
@@ -124,7 +137,9 @@ def _documents(
         if not pending(cap):
             stats.already_indexed += 1
             continue
-        doc = _parse(catalog, cap, settings, None)
+        doc = _parse(catalog, cap, settings, None, stats)
+        if doc is None:
+            continue
         children = attachments.get(cap.url, [])
         if children and not _has_tables(doc):
             # The page only wraps the report: index the attachment(s) under the page's title.
@@ -132,10 +147,10 @@ def _documents(
             catalog.mark_indexed(cap.digest, WRAPPER)
             for child in children:
                 stats.captures += 1
-                if pending(child):
-                    yield _parse(catalog, child, settings, doc.title or cap.title), child
-                else:
+                if not pending(child):
                     stats.already_indexed += 1
+                elif (child_doc := _parse(catalog, child, settings, doc.title or cap.title, stats)) is not None:
+                    yield child_doc, child
             continue
         if not is_report(doc):
             stats.not_reports.append(cap.url)

@@ -108,3 +108,27 @@ def test_cli_parse_prints_json_lines(tmp_path: Path) -> None:
     assert len([line for line in result.output.splitlines() if line.startswith("{")]) == len(seeds)
     missing = CliRunner().invoke(main, ["parse", str(tmp_path / "nope.txt")])
     assert missing.exit_code != 0
+
+
+def test_a_damaged_archive_record_is_reported_and_the_rest_indexed(site: DemoSite, tmp_path: Path) -> None:
+    """Bad input loses nothing: an unreadable record is reported, left unindexed for the next run, and
+    every other report is indexed."""
+    settings = load_settings(env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0)
+    crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
+    with Catalog(settings.catalog_path) as catalog:
+        victim = next(c for c in catalog.report_captures() if c.kind == "report")
+        others = {c.url for c in catalog.report_captures()} - {victim.url}
+    path = settings.archive_dir / victim.warc_file
+    data = bytearray(path.read_bytes())
+    data[victim.offset : victim.offset + victim.length] = b"\0" * victim.length  # the record is destroyed
+    path.write_bytes(bytes(data))
+
+    stats = index_archive(settings)
+    assert [e for e in stats.unreadable if victim.url in e], stats.describe()
+    assert victim.url in stats.describe()
+    with Catalog(settings.catalog_path) as catalog:
+        assert not catalog.is_indexed(victim.digest)
+    with open_store(settings) as store:
+        indexed_urls = {d.provenance.url for d in store.iter_documents()}
+    assert victim.url not in indexed_urls
+    assert indexed_urls and indexed_urls <= others
