@@ -123,9 +123,7 @@ class WarcArchive:
     ) -> RecordRef:
         writer = self._current()
         date = warc_date(when)
-        http_headers = StatusAndHeaders(
-            f"{response.status} {response.reason}".strip(), _storable(response.headers), protocol=response.http_version
-        )
+        http_headers = _status_and_headers(response)
         record = writer.create_warc_record(
             request.url,
             "response",
@@ -153,9 +151,7 @@ class WarcArchive:
         """A revisit: the payload equals an earlier capture (same digest, or the server said 304)."""
         writer = self._current()
         date = warc_date(when)
-        http_headers = StatusAndHeaders(
-            f"{response.status} {response.reason}".strip(), _storable(response.headers), protocol=response.http_version
-        )
+        http_headers = _status_and_headers(response)
         extra = {"WARC-Date": date, **_meta_headers(meta)}
         if refers_to is not None:
             extra["WARC-Refers-To"] = refers_to.record_id
@@ -374,6 +370,13 @@ def warc_files(archive_dir: Path) -> list[Path]:
     if not archive_dir.is_dir():
         return []
     return sorted(p for p in archive_dir.iterdir() if p.name.endswith((".warc.gz", ".warc")))
+
+
+def _status_and_headers(response: HttpResponse) -> StatusAndHeaders:
+    """The archived HTTP status line and headers of a response."""
+    return StatusAndHeaders(
+        f"{response.status} {response.reason}".strip(), _storable(response.headers), protocol=response.http_version
+    )
 
 
 def _storable(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
