@@ -51,7 +51,9 @@ class Token:
 
 def normalize(text: str) -> str:
     """NFKC, lower case, and no whitespace between ideographs."""
-    return _CJK_SPACE_RE.sub("", unicodedata.normalize("NFKC", text).lower())
+    if not unicodedata.is_normalized("NFKC", text):  # the check is several times cheaper than normalising
+        text = unicodedata.normalize("NFKC", text)
+    return _CJK_SPACE_RE.sub("", text.lower())
 
 
 def tokenize(text: str) -> list[Token]:

@@ -47,8 +47,15 @@ def tokens_fingerprint() -> str:
 
 def index_text(text: str) -> str:
     """The FTS5 token stream of a field's text (space-separated)."""
+    return normalized_index_text(analysis.normalize(text))
+
+
+def normalized_index_text(normalized: str) -> str:
+    """``index_text`` of a text already passed through ``analysis.normalize``."""
+    if not normalized:
+        return ""
     out: list[str] = []
-    for m in _RUN_RE.finditer(analysis.normalize(text)):
+    for m in _RUN_RE.finditer(normalized):
         run = m.group()
         if m.lastgroup == "cjk":
             out.extend(map(operator.add, run, run[1:]))  # the bigrams…

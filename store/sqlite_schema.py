@@ -4,6 +4,7 @@
 * ``docs``: the canonical document as zlib-compressed JSON (read only for the returned page);
 * ``metrics``: one REAL column per catalogue metric (``Metric.column_name``), so conditions,
   buckets, sorting and aggregations are plain column reads;
+* ``shingle_*``: bitmaps of the reports containing each frequent ideograph n-gram (``sqlite_shingles``);
 * ``fts``: a contentless FTS5 table, one column per section plus the title, over the token stream
   of ``store.sqlite_fts`` (the original text lives in ``docs``; highlighting works from there).
 """
@@ -14,6 +15,7 @@ import sqlite3
 import uuid
 
 from indexer import catalogue
+from store import sqlite_shingles
 from store.query import FACET_FIELDS
 from store.sqlite_fts import FTS_TOKENIZER, TOKENS_VERSION, tokens_fingerprint
 from store.sqlite_translate import FTS_COLUMNS
@@ -89,10 +91,11 @@ def create(conn: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, doc BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS metrics (rowid INTEGER PRIMARY KEY, {metric_defs});
         CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-            {fts_defs}, content='', tokenize="{FTS_TOKENIZER}", prefix='1'
+            {fts_defs}, content='', tokenize="{FTS_TOKENIZER}"
         );
         """
     )
+    sqlite_shingles.create(conn)
     existing = {row[1] for row in conn.execute("PRAGMA table_info(metrics)")}
     for column in metric_columns():
         if column not in existing:  # the catalogue grew: new metrics start out unknown (NULL)

@@ -22,14 +22,12 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, fields, is_dataclass
-from itertools import islice
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from indexer import catalogue
 from indexer.document import SECTION_KEYS, ReportDocument
 from store import highlight, sqlite_columns, sqlite_schema
 from store.base import (
@@ -44,6 +42,7 @@ from store.query import (
     MAX_PAGE_SIZE,
     SCOPE_TITLE,
     AggregationQuery,
+    Node,
     QueryError,
     SearchQuery,
     Term,
@@ -52,13 +51,14 @@ from store.query import (
 from store.sqlite_aggregate import aggregate_rows
 from store.sqlite_columns import NONE, Columns
 from store.sqlite_facets import combine, compute_facets, parse_filters
-from store.sqlite_fts import index_text
+from store.sqlite_match import Matcher
+from store.sqlite_prepare import Prepared, fts_values, normalized_fields, prepared_batches
+from store.sqlite_shingles import CHUNK_ROWS, SEPARATOR, Ngrams, ShingleIndex
 from store.sqlite_sort import cursor_after, cursor_of, page, sort_keys
 from store.sqlite_translate import fts_expression
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500  # documents per write transaction: memory stays flat however many are streamed in
 FACET_BUDGET_S = 2.0  # facets computed after this much facet time are reported as timed out
 MATCH_CACHE_SIZE = 32  # recent FTS match sets (paging through one query re-uses its matches)
 # Relevance (bm25) is computed for a single-term query matching at most this many reports; beyond
@@ -67,21 +67,10 @@ MATCH_CACHE_SIZE = 32  # recent FTS match sets (paging through one query re-uses
 RANK_LIMIT = 2_000
 RELEVANCE_FALLBACK = "-published"
 SAVED_COLUMNS_SUFFIX = ".columns.npz"  # the columnar copy saved next to the index file
-_METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
 
 
 class IndexVersionError(RuntimeError):
     """The index file was written by an incompatible version; rebuild it (``nianbao reindex``)."""
-
-
-@dataclass(slots=True)
-class _Prepared:
-    id: str
-    digest: str
-    blob: bytes
-    report: tuple[Any, ...]  # values for sqlite_schema.REPORT_COLUMNS[2:] (after id, digest)
-    metrics: dict[str, float]  # column name → value (non-null only)
-    fts: tuple[str, ...]
 
 
 def _connect(path: Path) -> sqlite3.Connection:
@@ -102,17 +91,6 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _fts_values(doc: ReportDocument) -> tuple[str, ...]:
-    return (index_text(doc.title), *(index_text(doc.section_text(key)) for key in SECTION_KEYS))
-
-
-def _plain(obj: Any) -> dict[str, Any]:
-    """JSON form of the document's dataclasses (what ``asdict`` gives, without its deep copies)."""
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in fields(obj)}
-    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
-
-
 def _decode(blob: bytes) -> ReportDocument:
     return ReportDocument.from_dict(json.loads(zlib.decompress(blob)))
 
@@ -120,8 +98,9 @@ def _decode(blob: bytes) -> ReportDocument:
 class SqliteStore:
     """``store.base.Store`` on one SQLite file. Safe to share between threads (one connection each)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, shingle_chunk: int = CHUNK_ROWS, shingle_min_df: int | None = None) -> None:
         self.path = Path(path)
+        self._shingle_options = (shingle_chunk, shingle_min_df)  # see sqlite_shingles (tests use small chunks)
         self._lock = threading.RLock()  # serialises writes and the columnar reload
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
@@ -142,6 +121,8 @@ class SqliteStore:
         if self._version_problem:
             log.warning("%s", self._version_problem)
         self._identity = _file_identity(self.path)
+        self._shingles = ShingleIndex(self._writer, *self._shingle_options)
+        self._last_generation: int | None = None  # after this process's last write (pending shingles are current)
 
     def _follow_replacement(self) -> None:
         """Reopen when another instance (``nianbao reindex`` while the service runs) swapped the file in:
@@ -199,88 +180,67 @@ class SqliteStore:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def _prepare(self, doc: ReportDocument, errors: list[str]) -> _Prepared:
-        if not isinstance(doc, ReportDocument):
-            raise ValueError(f"not a ReportDocument: {type(doc).__name__}")
-        if not doc.id or not isinstance(doc.id, str):
-            raise ValueError("document has no id")
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=_plain)
-        metrics: dict[str, float] = {}
-        for key, value in doc.metrics.items():
-            if value is None:
-                continue
-            column = _METRIC_COLUMNS.get(key)
-            if column is None:
-                errors.append(f"{doc.id}: unknown metric {key!r} not indexed")
-                continue
-            kind = type(value)
-            if kind is not int and kind is not float:  # bool, str, … are input errors, not numbers
-                raise ValueError(f"metric {key!r} is not a number: {value!r}")
-            metrics[column] = value
-        report = (
-            doc.title or "",
-            doc.agency.name,
-            doc.agency.normalized_name,
-            doc.agency.id,
-            doc.agency.type,
-            doc.agency.level,
-            doc.region.province,
-            doc.region.city,
-            doc.region.county,
-            doc.year,
-            doc.published,
-            doc.check_status,
-            doc.template,
-            doc.source_format,
-            " ".join(doc.flags),
-            1 if doc.removed else 0,
-            doc.provenance.source_id,
-        )
-        digest = str(zlib.crc32(text.encode("utf-8"))) + ":" + str(len(text))
-        return _Prepared(doc.id, digest, zlib.compress(text.encode("utf-8"), 1), report, metrics, _fts_values(doc))
-
     def index(self, docs: Iterable[ReportDocument]) -> IndexStats:
         self._follow_replacement()
         if self._version_problem:
             raise IndexVersionError(self._version_problem)
         stats = IndexStats()
-        it = iter(docs)
-        while batch := list(islice(it, BATCH_SIZE)):
-            prepared, failed, errors = self._prepare_batch(batch)
-            stats.failed += failed
-            stats.errors.extend(errors)
-            with self._lock:
-                self._write_batch(prepared, stats)
+        # SQLite works without the GIL: one thread writes a batch while this one reads and prepares the next.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer") as writer:
+            writing: Future[None] | None = None
+
+            def quiesce() -> None:
+                if writing is not None:
+                    writing.result()
+
+            for prepared, failed, errors in prepared_batches(docs, quiesce, lambda: self._shingles.vocab):
+                stats.failed += failed
+                stats.errors.extend(errors)
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(self._write, prepared, stats)
+            if writing is not None:
+                writing.result()
         return stats
 
-    def _prepare_batch(self, batch: list[ReportDocument]) -> tuple[list[_Prepared], int, list[str]]:
-        prepared: list[_Prepared] = []
-        errors: list[str] = []
-        failed = 0
-        for doc in batch:
-            try:
-                prepared.append(self._prepare(doc, errors))
-            except (ValueError, TypeError) as exc:
-                failed += 1
-                errors.append(f"{getattr(doc, 'id', '?') or '?'}: {exc}")
-        return prepared, failed, errors
+    def _write(self, prepared: list[Prepared], stats: IndexStats) -> None:
+        with self._lock:
+            self._write_batch(prepared, stats)
+            self._shingles.seal_ready(self._writer, self._texts_of)
 
-    def _write_batch(self, batch: list[_Prepared], stats: IndexStats) -> None:
+    def _write_batch(self, batch: list[Prepared], stats: IndexStats) -> None:
         conn = self._writer
         conn.execute("BEGIN IMMEDIATE")
         try:
-            written: list[tuple[int, _Prepared]] = []
-            for p in batch:
-                row = conn.execute("SELECT rowid, digest FROM reports WHERE id = ?", (p.id,)).fetchone()
-                if row is not None and row[1] == p.digest:
+            self._check_other_writers(conn)
+            latest = {p.id: p for p in batch}  # a report given twice in one batch: its last version wins
+            stats.indexed += len(batch) - len(latest)
+            marks = ", ".join("?" * len(latest))
+            existing = {
+                row[0]: (row[1], row[2])
+                for row in conn.execute(f"SELECT id, rowid, digest FROM reports WHERE id IN ({marks})", list(latest))
+            }
+            written: list[tuple[int, Prepared]] = []
+            new_text: list[tuple[int, str | None, Ngrams | None]] = []
+            fresh: list[Prepared] = []
+            for p in latest.values():
+                row = existing.get(p.id)
+                if row is None:
+                    fresh.append(p)
+                elif row[1] == p.digest:
                     stats.unchanged += 1
-                    continue
-                if row is not None:
-                    written.append((self._replace(conn, row[0], p), p))
                 else:
-                    written.append((self._insert(conn, p, None), p))
+                    rowid, text_changed = self._replace(conn, row[0], p)
+                    written.append((rowid, p))
+                    if text_changed:
+                        new_text.append((rowid, p.text, p.ngrams))
+            for rowid, p in zip(self._insert_many(conn, fresh), fresh, strict=True):
+                written.append((rowid, p))
+                new_text.append((rowid, p.text, p.ngrams))
+            self._shingles.written(conn, new_text)
             generation = self._bump_generation(conn) if written else None
             conn.execute("COMMIT")
+            self._last_generation = generation or self._last_generation
             stats.indexed += len(written)
         except BaseException:
             conn.execute("ROLLBACK")
@@ -288,12 +248,23 @@ class SqliteStore:
         if generation is not None:
             self._patch_columns(generation, written, [])
 
+    def _check_other_writers(self, conn: sqlite3.Connection) -> None:
+        """Inside a write transaction: forget accumulated shingles if another process wrote since our last write."""
+        if self._generation(conn) != self._last_generation:
+            self._shingles.forget_pending()
+
+    def _texts_of(self, conn: sqlite3.Connection, rowids: list[int]) -> list[str]:
+        """Normalised searchable text of stored reports (sealing a chunk this process did not write all of)."""
+        marks = ", ".join("?" * len(rowids))
+        blobs = dict(conn.execute(f"SELECT rowid, doc FROM docs WHERE rowid IN ({marks})", rowids).fetchall())
+        return [SEPARATOR.join(normalized_fields(_decode(blobs[r]))) for r in rowids]
+
     @staticmethod
     def _bump_generation(conn: sqlite3.Connection) -> int:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
         return SqliteStore._generation(conn)
 
-    def _patch_columns(self, generation: int, written: list[tuple[int, _Prepared]], removed: list[int]) -> None:
+    def _patch_columns(self, generation: int, written: list[tuple[int, Prepared]], removed: list[int]) -> None:
         """Bring the columnar copy up to our own write instead of reloading it all (seconds at 1M reports)."""
         cols = self._cols
         if cols is None:
@@ -308,20 +279,48 @@ class SqliteStore:
         self._cols = sqlite_columns.patched(cols, generation, rows, removed)
         self._matches.clear()
 
-    def _replace(self, conn: sqlite3.Connection, rowid: int, p: _Prepared) -> int:
+    def _replace(self, conn: sqlite3.Connection, rowid: int, p: Prepared) -> tuple[int, bool]:
         """Replace a report in place. Its full-text row is rewritten only when its text changed: the
         analysis stage (insights) updates numbers of every report, and the FTS5 rewrite would be most of
         the cost of such a write."""
         old = conn.execute("SELECT doc FROM docs WHERE rowid = ?", (rowid,)).fetchone()
-        same_text = old is not None and _fts_values(_decode(old[0])) == p.fts
+        same_text = old is not None and fts_values(_decode(old[0])) == p.fts
         if same_text:
             for table in ("reports", "docs", "metrics"):
                 conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
         else:
             self._remove(conn, rowid)
-        return self._insert(conn, p, rowid, with_fts=not same_text)
+        return self._insert(conn, p, rowid, with_fts=not same_text), not same_text
 
-    def _insert(self, conn: sqlite3.Connection, p: _Prepared, rowid: int | None, *, with_fts: bool = True) -> int:
+    def _insert_many(self, conn: sqlite3.Connection, batch: list[Prepared]) -> list[int]:
+        """Insert new reports with one statement per table (rowids after the current last one)."""
+        if not batch:
+            return []
+        first = (conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0) + 1
+        rowids = list(range(first, first + len(batch)))
+        cols = sqlite_schema.REPORT_COLUMNS
+        conn.executemany(
+            f"INSERT INTO reports (rowid, {', '.join(cols)}) VALUES ({', '.join('?' * (len(cols) + 1))})",
+            [(r, p.id, p.digest, *p.report) for r, p in zip(rowids, batch, strict=True)],
+        )
+        conn.executemany(
+            "INSERT INTO docs (rowid, doc) VALUES (?, ?)", [(r, p.blob) for r, p in zip(rowids, batch, strict=True)]
+        )
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}  # one statement per set of known metrics
+        for r, p in zip(rowids, batch, strict=True):
+            by_columns.setdefault(tuple(p.metrics), []).append((r, *p.metrics.values()))
+        for names, rows in by_columns.items():
+            conn.executemany(
+                f"INSERT INTO metrics (rowid{''.join(', ' + n for n in names)}) VALUES (?{', ?' * len(names)})", rows
+            )
+        fts_cols = sqlite_schema.fts_columns()
+        conn.executemany(
+            f"INSERT INTO fts (rowid, {', '.join(fts_cols)}) VALUES (?{', ?' * len(fts_cols)})",
+            [(r, *p.fts) for r, p in zip(rowids, batch, strict=True)],
+        )
+        return rowids
+
+    def _insert(self, conn: sqlite3.Connection, p: Prepared, rowid: int | None, *, with_fts: bool = True) -> int:
         cols = sqlite_schema.REPORT_COLUMNS
         marks = ", ".join("?" * (len(cols) + 1))
         cur = conn.execute(
@@ -348,7 +347,7 @@ class SqliteStore:
             fts_cols = sqlite_schema.fts_columns()
             conn.execute(
                 f"INSERT INTO fts (fts, rowid, {', '.join(fts_cols)}) VALUES ('delete', ?{', ?' * len(fts_cols)})",
-                (rowid, *_fts_values(_decode(blob[0]))),
+                (rowid, *fts_values(_decode(blob[0]))),
             )
         for table in ("reports", "docs", "metrics"):
             conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
@@ -362,13 +361,16 @@ class SqliteStore:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
+                self._check_other_writers(conn)
                 for report_id in ids:
                     row = conn.execute("SELECT rowid FROM reports WHERE id = ?", (report_id,)).fetchone()
                     if row is not None:
                         self._remove(conn, row[0])
                         removed.append(row[0])
+                self._shingles.written(conn, [(rowid, None, None) for rowid in removed])
                 generation = self._bump_generation(conn) if removed else None
                 conn.execute("COMMIT")
+                self._last_generation = generation or self._last_generation
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -425,17 +427,18 @@ class SqliteStore:
     # -- searching ---------------------------------------------------------------------------------
 
     def _match(
-        self, conn: sqlite3.Connection, generation: int, expr: str, ranked: bool
+        self, conn: sqlite3.Connection, generation: int, tree: Node, scope: str | None, ranked: bool
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Rowids (ascending) matching an FTS5 expression, and their bm25 ranks when ``ranked``."""
+        """Rowids (ascending) matching a query tree, and their bm25 ranks when ``ranked``."""
+        expr = fts_expression(tree, scope)
         key = (generation, expr, ranked)
         cached = self._matches.get(key)
         if cached is not None:
             self._matches.move_to_end(key)
             return cached
+        conn.execute("BEGIN")  # one snapshot for the shingle watermark, bitmaps and FTS5
         try:
-            ids_text = conn.execute("SELECT group_concat(rowid) FROM fts WHERE fts MATCH ?", (expr,)).fetchone()[0]
-            ids = np.fromstring(ids_text, dtype=np.int64, sep=",") if ids_text else np.empty(0, dtype=np.int64)
+            ids = Matcher(conn, self._shingles, scope).ids(tree)
             ranks = None
             if ranked and 0 < ids.size <= RANK_LIMIT:
                 # bm25 costs microseconds per match: exact for result sets up to RANK_LIMIT (see search()).
@@ -444,11 +447,13 @@ class SqliteStore:
                 ).fetchone()
                 ids = np.fromstring(ids_text, dtype=np.int64, sep=",") if ids_text else np.empty(0, dtype=np.int64)
                 ranks = np.fromstring(ranks_text, dtype=np.float64, sep=",") if ranks_text else np.empty(0)
+                if ids.size > 1 and np.any(ids[1:] < ids[:-1]):
+                    order = np.argsort(ids, kind="stable")
+                    ids, ranks = ids[order], ranks[order]
         except sqlite3.OperationalError as exc:
             raise QueryError(f"cannot search for this query ({exc})") from exc
-        if ids.size > 1 and np.any(ids[1:] < ids[:-1]):  # FTS5 yields rowid order; rely on it only after checking
-            order = np.argsort(ids, kind="stable")
-            ids, ranks = ids[order], (ranks[order] if ranks is not None else None)
+        finally:
+            conn.execute("COMMIT")
         result = (ids, ranks)
         with self._lock:
             self._matches[key] = result
@@ -465,7 +470,7 @@ class SqliteStore:
         if tree is None:
             ids, ranks = cols.rowids, None
         else:
-            ids, ranks = self._match(conn, cols.generation, fts_expression(tree, query.scope), ranked)
+            ids, ranks = self._match(conn, cols.generation, tree, query.scope, ranked)
             # The match may see writes newer than the columnar snapshot: keep the reports it knows.
             ids_in = ids[ids < cols.size] if len(ids) and ids[-1] >= cols.size else ids
             known = cols.keywords["removed"].codes[ids_in] != NONE  # set for every report of the snapshot

@@ -15,23 +15,23 @@ def fts_expression(node: Node, scope: str | None = None) -> str:
     if scope is not None and scope not in FTS_COLUMNS:
         raise QueryError(f"unknown section {scope!r}", field="section")
     column = FTS_COLUMNS[scope] if scope else None
-    return _expr(_simplify(node), column)
+    return _expr(simplify(node), column)
 
 
-def _simplify(node: Node) -> Node:
+def simplify(node: Node) -> Node:
     """Push negations inward where needed (De Morgan), so every NOT has a positive left side in FTS5."""
     if isinstance(node, Term):
         return node
     if isinstance(node, Not):
-        inner = _simplify(node.item)
+        inner = simplify(node.item)
         if isinstance(inner, Not):
             return inner.item
         if isinstance(inner, And) and all(isinstance(i, Not) for i in inner.items):
             return Or(tuple(_negate(i) for i in inner.items))
         if isinstance(inner, Or) and any(isinstance(i, Not) for i in inner.items):
-            return _simplify(And(tuple(_negate(i) for i in inner.items)))
+            return simplify(And(tuple(_negate(i) for i in inner.items)))
         return Not(inner)
-    items = tuple(_simplify(i) for i in node.items)
+    items = tuple(simplify(i) for i in node.items)
     return And(items) if isinstance(node, And) else Or(items)
 
 

@@ -116,11 +116,20 @@ def corpus() -> list[ReportDocument]:
     return make_corpus()
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, corpus: list[ReportDocument]) -> SqliteStore:
-    st_ = SqliteStore(tmp_path_factory.mktemp("sqlite") / "index.sqlite3")
+# Every test on ``store`` runs twice: on FTS5 alone, and with most rows in sealed shingle chunks (small
+# chunks, low document frequency) so terms are answered from the bitmaps plus the FTS5 tail.
+SHINGLED = {"shingle_chunk": 16, "shingle_min_df": 2}
+
+
+@pytest.fixture(scope="module", params=["fts", "shingles"])
+def store(request, tmp_path_factory: pytest.TempPathFactory, corpus: list[ReportDocument]) -> SqliteStore:
+    options = SHINGLED if request.param == "shingles" else {}
+    st_ = SqliteStore(tmp_path_factory.mktemp("sqlite") / "index.sqlite3", **options)
     stats = st_.index(corpus)
     assert stats.indexed == len(corpus) and stats.failed == 0
+    if request.param == "shingles":
+        conn = st_._reader()
+        assert st_._shingles.sealed(conn) == len(corpus) // 16 and st_._shingles.vocab is not None
     yield st_
     st_.close()
 
@@ -716,11 +725,12 @@ def parse_ok(text: str) -> bool:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    texts=st.lists(st.tuples(_words, _words), min_size=1, max_size=12),
+    texts=st.lists(st.tuples(_words, _words), min_size=1, max_size=20),
     query_parts=st.lists(st.tuples(_query_words, st.sampled_from(["", "-", "OR"])), min_size=1, max_size=3),
+    chunk=st.sampled_from([None, 8]),
 )
 def test_random_corpora_and_queries_agree_with_brute_force(
-    tmp_path_factory: pytest.TempPathFactory, texts, query_parts
+    tmp_path_factory: pytest.TempPathFactory, texts, query_parts, chunk
 ):
     docs = [
         ReportDocument(id=f"d{i}", title=title, sections=[Section(key="overview", text=body)], year=2020)
@@ -733,7 +743,8 @@ def test_random_corpora_and_queries_agree_with_brute_force(
         tree = parse_q(q)
     except QueryError:
         return
-    st_ = SqliteStore(tmp_path_factory.mktemp("prop") / "i.sqlite3")
+    options = {"shingle_chunk": chunk, "shingle_min_df": 1} if chunk else {}
+    st_ = SqliteStore(tmp_path_factory.mktemp("prop") / "i.sqlite3", **options)
     try:
         st_.index(docs)
         got = set(all_hits(st_, q=q))

@@ -1,0 +1,177 @@
+"""Turning report documents into the rows the SQLite store writes, in this process or in helper processes.
+
+Preparing a report (JSON, compression, normalisation, the FTS5 token stream) is pure Python and costs
+about as much as writing it; on a big run a helper process prepares batches while this one writes
+(SQLite itself runs without the GIL, in the store's writer thread), which is what lifts indexing past a
+thousand reports a second on two cores.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, fields, is_dataclass
+from itertools import chain, islice
+from typing import Any
+
+import numpy as np
+import orjson
+
+from indexer import catalogue
+from indexer.document import SECTION_KEYS, ReportDocument
+from store import analysis
+from store.sqlite_fts import normalized_index_text
+from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500  # documents per write transaction: memory stays flat however many are streamed in
+IN_PROCESS_BATCHES = 4  # batches prepared here before helper processes are started (small runs never start them)
+_METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
+
+PreparedBatch = tuple[list["Prepared"], int, list[str]]  # rows, documents that failed, error messages
+
+
+@dataclass(slots=True)
+class Prepared:
+    id: str
+    digest: str
+    blob: bytes
+    report: tuple[Any, ...]  # values for sqlite_schema.REPORT_COLUMNS[2:] (after id, digest)
+    metrics: dict[str, float]  # column name → value (non-null only)
+    fts: tuple[str, ...]
+    text: str  # the searchable fields, normalised, joined by the shingle SEPARATOR
+    ngrams: Ngrams | None = None  # the frequent n-grams in ``text`` (global ids), when a vocabulary was given
+
+
+def normalized_fields(doc: ReportDocument) -> list[str]:
+    """The searchable fields (title, then each section) through ``analysis.normalize``."""
+    return [analysis.normalize(doc.title or ""), *(analysis.normalize(doc.section_text(k)) for k in SECTION_KEYS)]
+
+
+def fts_values(doc: ReportDocument) -> tuple[str, ...]:
+    return tuple(map(normalized_index_text, normalized_fields(doc)))
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """JSON form of the document's dataclasses (what ``asdict`` gives, without its deep copies)."""
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name) for f in fields(obj)}
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def prepare(doc: ReportDocument, errors: list[str]) -> Prepared:
+    if not isinstance(doc, ReportDocument):
+        raise ValueError(f"not a ReportDocument: {type(doc).__name__}")
+    if not doc.id or not isinstance(doc.id, str):
+        raise ValueError("document has no id")
+    raw = orjson.dumps(doc, default=_plain)  # dataclasses natively: ~10× json.dumps
+    metrics: dict[str, float] = {}
+    for key, value in doc.metrics.items():
+        if value is None:
+            continue
+        column = _METRIC_COLUMNS.get(key)
+        if column is None:
+            errors.append(f"{doc.id}: unknown metric {key!r} not indexed")
+            continue
+        kind = type(value)
+        if kind is not int and (kind is not float or not math.isfinite(value)):  # bool, str, NaN: input errors
+            raise ValueError(f"metric {key!r} is not a number: {value!r}")
+        metrics[column] = value
+    report = (
+        doc.title or "",
+        doc.agency.name,
+        doc.agency.normalized_name,
+        doc.agency.id,
+        doc.agency.type,
+        doc.agency.level,
+        doc.region.province,
+        doc.region.city,
+        doc.region.county,
+        doc.year,
+        doc.published,
+        doc.check_status,
+        doc.template,
+        doc.source_format,
+        " ".join(doc.flags),
+        1 if doc.removed else 0,
+        doc.provenance.source_id,
+    )
+    digest = f"{zlib.crc32(raw)}:{len(raw)}b"  # "b": a byte length (older digests counted characters)
+    normalized = normalized_fields(doc)
+    return Prepared(
+        doc.id,
+        digest,
+        zlib.compress(raw, 1),
+        report,
+        metrics,
+        tuple(map(normalized_index_text, normalized)),
+        SEPARATOR.join(normalized),
+    )
+
+
+def prepare_batch(batch: list[ReportDocument], vocab: Vocabulary | None = None) -> PreparedBatch:
+    prepared: list[Prepared] = []
+    errors: list[str] = []
+    failed = 0
+    for doc in batch:
+        try:
+            prepared.append(prepare(doc, errors))
+        except (ValueError, TypeError) as exc:
+            failed += 1
+            errors.append(f"{getattr(doc, 'id', '?') or '?'}: {exc}")
+    if vocab is not None and prepared:
+        which, ids = vocab.pairs([p.text for p in prepared])
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(1, len(prepared)))
+        for p, part in zip(prepared, np.split(ids[order], bounds), strict=True):
+            p.ngrams = Ngrams(vocab.digest, part)
+    return prepared, failed, errors
+
+
+def prepared_batches(
+    docs: Iterable[ReportDocument], quiesce: Callable[[], None], vocab: Callable[[], Vocabulary | None]
+) -> Iterator[PreparedBatch]:
+    """Batches of prepared rows, in order: the first few here, the rest by helper processes (bounded queue).
+
+    Helpers are forked (spawning would re-run the caller's ``__main__``, and a script without a main guard
+    would fail); ``quiesce`` is called first so no other thread of ours is inside SQLite when we fork."""
+    it = iter(docs)
+    batches = iter(lambda: list(islice(it, BATCH_SIZE)), [])
+    for batch in islice(batches, IN_PROCESS_BATCHES):
+        yield prepare_batch(batch, vocab())
+    first = next(batches, None)
+    if first is None:
+        return
+    quiesce()
+    # As many helpers as cores: this process's own share (SQLite, mostly without the GIL) leaves room.
+    workers = max(1, os.cpu_count() or 1)
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    except (OSError, ValueError) as exc:  # no processes here (a sandbox): prepare in this process
+        log.warning("preparing in this process only: %s", exc)
+        yield from (prepare_batch(b, vocab()) for b in chain([first], batches))
+        return
+    with pool:
+        inflight: deque[tuple[list[ReportDocument], Future[PreparedBatch]]] = deque()
+        for batch in chain([first], batches):
+            inflight.append((batch, pool.submit(prepare_batch, batch, vocab())))
+            if len(inflight) > workers + 1:
+                yield _result(*inflight.popleft())
+        while inflight:
+            yield _result(*inflight.popleft())
+
+
+def _result(batch: list[ReportDocument], future: Future[PreparedBatch]) -> PreparedBatch:
+    try:
+        return future.result()
+    except BrokenProcessPool:  # a helper died (memory, a signal): this batch is prepared here instead
+        log.warning("a preparation process died; preparing the batch in this process")
+        return prepare_batch(batch)  # (its n-grams are found by the writer)

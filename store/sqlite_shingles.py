@@ -1,0 +1,399 @@
+"""Report bitmaps of frequent ideograph n-grams ("shingles"): exact answers for common phrases at FTS5-free speed.
+
+Why: FTS5 hands matching rowids to SQLite's VM at ~100 ns a row and checks the positions of every token
+of a phrase, so a phrase in most reports (依申请公开 is in ~90% of them) costs 0.3–0.7 s at a million
+reports. Under the matching contract (``store.analysis``) an unscoped query term made of ideographs only
+matches a report exactly when that string occurs inside one ideograph run of one of its fields. When the
+string is a *frequent* n-gram (1..MAX_N ideographs), the set of reports containing it is kept here as a
+bitmap, read in a millisecond or two.
+
+* **Vocabulary**: learnt once, when the first chunk is sealed, from a sample of its reports: the n-grams
+  found in at least ``min_df`` of them (levelwise: an n-gram is a candidate only if its (n-1)-prefix is
+  frequent). Level n is a sorted array of codes ``prefix_id * 2**16 + last character`` (every ideograph
+  of the contract is in the BMP), so whole batches of texts are matched with one binary search per level.
+* **Chunks**: rowids are cut into chunks of ``chunk_rows``. A chunk is *sealed* once a row after it exists:
+  its bitmaps are then written once, deduplicated (n-grams found in the same reports share one bitmap).
+  Until then the writer accumulates them in memory as it indexes (or recomputes them from the stored
+  documents when it did not see every row, e.g. after a restart).
+* **Exactness at every moment**: rows in unsealed chunks and rows whose text changed after their chunk
+  was sealed (*dirty* rows) are always answered by FTS5 (``store.sqlite_match``). The bitmaps are a
+  cache of what FTS5 would say, and ``nianbao reindex`` rebuilds them with everything else.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from store import analysis
+
+MAX_N = 12  # longest n-gram with a bitmap; longer terms are answered by FTS5
+CHUNK_ROWS = 8192  # rowids per chunk: bounds the writer's memory (vocabulary × chunk bits) and the FTS5 tail
+SAMPLE_REPORTS = 1000  # reports of the first chunk the vocabulary is learnt from
+MIN_DF_SHARE = 0.01  # an n-gram is frequent when at least this share of the sample contains it…
+MIN_DF = 3  # …and at least this many reports
+MAX_VOCAB = 40_000  # cap on frequent n-grams (the writer holds vocabulary × chunk_rows / 8 bytes)
+SEPARATOR = "\x00"  # joins a report's fields: not an ideograph, so no n-gram spans two fields
+
+# Texts of some rows, normalised and joined with SEPARATOR: how the store hands its documents to sealing.
+TextsOf = Callable[[sqlite3.Connection, list[int]], list[str]]
+
+
+def _ideograph_table() -> np.ndarray:
+    """bool per BMP code point: is it an ideograph of the contract (parsed from ``analysis._CJK``)."""
+    table = np.zeros(0x10000, dtype=bool)
+    spec, i = analysis._CJK, 0
+    while i < len(spec):
+        if i + 2 < len(spec) and spec[i + 1] == "-":
+            table[ord(spec[i]) : ord(spec[i + 2]) + 1] = True
+            i += 3
+        else:
+            table[ord(spec[i])] = True
+            i += 1
+    return table
+
+
+_IS_IDEOGRAPH = _ideograph_table()
+
+
+def _chars(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Code points of the texts joined by SEPARATOR, the text each position belongs to, and ideograph mask."""
+    joined = SEPARATOR.join(texts)
+    chars = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    lengths = np.fromiter((len(t) + 1 for t in texts), dtype=np.int64, count=len(texts))
+    owner = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)[: len(chars)]
+    ideograph = np.zeros(len(chars), dtype=bool)
+    bmp = chars < 0x10000
+    ideograph[bmp] = _IS_IDEOGRAPH[chars[bmp]]
+    return chars, owner, ideograph
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sorting beats numpy's hash-based ``unique`` on these many-duplicate arrays)."""
+    values = np.sort(values)
+    return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
+
+
+def _find(level: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Index of each code in the sorted ``level``, or -1."""
+    if not level.size:
+        return np.full(len(codes), -1, dtype=np.int64)
+    idx = np.searchsorted(level, codes)
+    idx[idx == level.size] = 0
+    return np.where(level[idx] == codes, idx, -1)
+
+
+@dataclass(slots=True)
+class Ngrams:
+    """The frequent n-grams of one text, found ahead of writing (by a preparation process)."""
+
+    vocabulary: int  # digest of the vocabulary the ids belong to
+    ids: np.ndarray
+
+
+@dataclass(slots=True)
+class Vocabulary:
+    levels: list[np.ndarray]  # levels[n - 1]: sorted int64 codes of the frequent n-grams
+    offsets: np.ndarray = field(init=False)  # global id of each level's first n-gram
+    digest: int = field(init=False)  # tells vocabularies apart (ids found with another are not used)
+
+    def __post_init__(self) -> None:
+        self.offsets = np.concatenate([[0], np.cumsum([len(lv) for lv in self.levels])]).astype(np.int64)
+        self.digest = zlib.crc32(b"".join(level.tobytes() + b"|" for level in self.levels))
+
+    @property
+    def size(self) -> int:
+        return int(self.offsets[-1])
+
+    def lookup(self, run: str) -> int | None:
+        """Global id of a run of ideographs, or None when it is not a frequent n-gram."""
+        if not 1 <= len(run) <= len(self.levels):
+            return None
+        local = -1
+        for n, ch in enumerate(run, 1):
+            code = ord(ch) if n == 1 else local * 0x10000 + ord(ch)
+            if code >= 0x10000 and n == 1:
+                return None
+            local = int(_find(self.levels[n - 1], np.array([code], dtype=np.int64))[0])
+            if local < 0:
+                return None
+        return int(self.offsets[len(run) - 1] + local)
+
+    def pairs(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(text index, global id) of every frequent n-gram occurrence in the texts (a pair repeats when the
+        n-gram occurs again: setting bits does not mind, and deduplicating would cost more than it saves)."""
+        if not texts or not self.size:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        chars, owner, ideograph = _chars(texts)
+        pos = np.flatnonzero(ideograph)
+        codes = chars[pos]
+        local = np.empty(0, dtype=np.int64)
+        found_owner: list[np.ndarray] = []
+        found_id: list[np.ndarray] = []
+        for n, level in enumerate(self.levels, 1):
+            if n > 1:
+                nxt = pos + (n - 1)
+                ok = nxt < len(chars)
+                pos, local, nxt = pos[ok], local[ok], nxt[ok]
+                ok = ideograph[nxt]
+                pos, local, nxt = pos[ok], local[ok], nxt[ok]
+                codes = local * 0x10000 + chars[nxt]
+            local = _find(level, codes)
+            hit = local >= 0
+            pos, local = pos[hit], local[hit]
+            if not pos.size:
+                break
+            found_owner.append(owner[pos])
+            found_id.append(local + self.offsets[n - 1])
+        if not found_owner:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(found_owner), np.concatenate(found_id)
+
+    def to_rows(self) -> list[tuple[int, bytes]]:
+        return [(n, level.tobytes()) for n, level in enumerate(self.levels, 1)]
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[int, bytes]]) -> Vocabulary:
+        return cls([np.frombuffer(blob, dtype=np.int64) for _, blob in sorted(rows)])
+
+
+def learn(texts: Sequence[str], min_df: int, max_n: int = MAX_N, max_vocab: int = MAX_VOCAB) -> Vocabulary:
+    """The n-grams (1..max_n ideographs) in at least ``min_df`` of ``texts``, levelwise; the threshold rises
+    until the vocabulary fits ``max_vocab``."""
+    while True:
+        vocab = _learn(texts, min_df, max_n)
+        if vocab.size <= max_vocab:
+            return vocab
+        min_df = max(min_df + 1, int(min_df * 1.5))
+
+
+def _learn(texts: Sequence[str], min_df: int, max_n: int) -> Vocabulary:
+    chars, owner, ideograph = _chars(texts)
+    pos = np.flatnonzero(ideograph)
+    codes = chars[pos]
+    levels: list[np.ndarray] = []
+    local = np.empty(0, dtype=np.int64)
+    for n in range(1, max_n + 1):
+        if n > 1:
+            nxt = pos + (n - 1)
+            ok = nxt < len(chars)
+            pos, local, nxt = pos[ok], local[ok], nxt[ok]
+            ok = ideograph[nxt]
+            pos, local, nxt = pos[ok], local[ok], nxt[ok]
+            codes = local * 0x10000 + chars[nxt]
+        # document frequency of each code: each (code, text) pair counted once
+        pairs = _distinct(codes * len(texts) + owner[pos])
+        uniq, df = np.unique(pairs // len(texts), return_counts=True)  # already sorted: a cheap pass
+        level = uniq[df >= min_df]
+        if not level.size:
+            break
+        levels.append(level)
+        local = _find(level, codes)
+        keep = local >= 0
+        pos, local = pos[keep], local[keep]
+    return Vocabulary(levels)
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Bits of one unsealed chunk, accumulated by this process as it writes."""
+
+    bits: np.ndarray  # uint8 (vocabulary size, chunk_rows / 8), little bit order
+    seen: np.ndarray  # bool per row of the chunk: its bits here are current
+
+
+class ShingleIndex:
+    """The shingle tables of one store file: sealing (writer) and lookups (readers)."""
+
+    def __init__(self, conn: sqlite3.Connection, chunk_rows: int = CHUNK_ROWS, min_df: int | None = None) -> None:
+        if chunk_rows < 8 or chunk_rows % 8:
+            raise ValueError(f"shingle chunks hold a multiple of 8 rows, not {chunk_rows}")
+        create(conn)
+        stored = conn.execute("SELECT value FROM meta WHERE key = 'shingle_chunk'").fetchone()
+        if stored is None:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('shingle_chunk', ?)", (str(chunk_rows),))
+            stored = (str(chunk_rows),)
+        self.chunk_rows = int(stored[0])  # fixed per file
+        self.min_df = min_df
+        self.vocab: Vocabulary | None = None
+        self._pending: dict[int, _Pending] = {}
+        self._load_vocab(conn)
+
+    def _load_vocab(self, conn: sqlite3.Connection) -> None:
+        rows = conn.execute("SELECT n, codes FROM shingle_vocab").fetchall()
+        self.vocab = Vocabulary.from_rows(rows) if rows else None
+
+    @staticmethod
+    def sealed(conn: sqlite3.Connection) -> int:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'shingle_sealed'").fetchone()
+        return int(row[0]) if row else 0
+
+    def watermark(self, conn: sqlite3.Connection) -> int:
+        """Rowids below this are in sealed chunks."""
+        return self.sealed(conn) * self.chunk_rows
+
+    # -- writer ------------------------------------------------------------------------------------
+
+    def forget_pending(self) -> None:
+        """Another process wrote: what this one accumulated may be stale (sealing recomputes it)."""
+        self._pending.clear()
+
+    def written(self, conn: sqlite3.Connection, rows: Sequence[tuple[int, str | None, Ngrams | None]]) -> None:
+        """Rows just written (inside the writer's transaction) with their new text (and its n-grams when
+        already found), or None when deleted."""
+        watermark = self.watermark(conn)
+        dirty = [(rowid,) for rowid, _, _ in rows if rowid < watermark]
+        if dirty:
+            conn.executemany("INSERT OR IGNORE INTO shingle_dirty (rowid) VALUES (?)", dirty)
+        fresh = [(rowid, text, ngrams) for rowid, text, ngrams in rows if rowid >= watermark]
+        if not fresh or self.vocab is None:
+            return
+        fresh_rows = np.array([rowid for rowid, _, _ in fresh], dtype=np.int64)
+        for chunk in range(int(fresh_rows.min()) // self.chunk_rows, int(fresh_rows.max()) // self.chunk_rows + 1):
+            lo, pending = chunk * self.chunk_rows, self._pending_for(chunk * self.chunk_rows)
+            offsets = fresh_rows[(fresh_rows >= lo) & (fresh_rows < lo + self.chunk_rows)] - lo
+            for offset in offsets[pending.seen[offsets]].tolist():  # rewritten: clear what its earlier text set
+                pending.bits[:, offset >> 3] &= ~np.uint8(1 << (offset & 7))
+            pending.seen[offsets] = True
+        known = [
+            (r, n.ids) for r, t, n in fresh if t is not None and n is not None and n.vocabulary == self.vocab.digest
+        ]
+        found = {r for r, _ in known}
+        todo = [(r, t) for r, t, _ in fresh if t is not None and r not in found]
+        which, ids = self.vocab.pairs([t for _, t in todo])
+        todo_rows = np.array([r for r, _ in todo], dtype=np.int64)
+        rows = np.array([r for r, _ in known] + [r for r, _ in todo], dtype=np.int64)
+        if not rows.size:
+            return
+        rowids = np.concatenate([np.repeat([r for r, _ in known], [len(i) for _, i in known]), todo_rows[which]])
+        ids = np.concatenate([*(i for _, i in known), ids]).astype(np.int64)
+        rowids = rowids.astype(np.int64)
+        for chunk in range(int(rows.min()) // self.chunk_rows, int(rows.max()) // self.chunk_rows + 1):
+            lo = chunk * self.chunk_rows
+            sel = (rowids >= lo) & (rowids < lo + self.chunk_rows)
+            offset = rowids[sel] - lo if not sel.all() else rowids - lo
+            gids = ids[sel] if not sel.all() else ids
+            flat = self._pending_for(lo).bits.reshape(-1)
+            np.bitwise_or.at(flat, gids * (self.chunk_rows >> 3) + (offset >> 3), (1 << (offset & 7)).astype(np.uint8))
+
+    def _pending_for(self, rowid: int) -> _Pending:
+        chunk = rowid // self.chunk_rows
+        pending = self._pending.get(chunk)
+        if pending is None:
+            assert self.vocab is not None
+            pending = _Pending(
+                np.zeros((self.vocab.size, self.chunk_rows >> 3), dtype=np.uint8),
+                np.zeros(self.chunk_rows, dtype=bool),
+            )
+            self._pending[chunk] = pending
+        return pending
+
+    def seal_ready(self, conn: sqlite3.Connection, texts_of: TextsOf) -> int:
+        """Seal every chunk that has a row after it (call outside a transaction). Returns chunks sealed."""
+        done = 0
+        while True:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                chunk = self.sealed(conn)
+                last = conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0
+                if last < (chunk + 1) * self.chunk_rows:
+                    conn.execute("COMMIT")
+                    return done
+                self._seal(conn, chunk, texts_of)
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('shingle_sealed', ?)", (str(chunk + 1),))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            self._pending.pop(chunk, None)
+            done += 1
+
+    def _seal(self, conn: sqlite3.Connection, chunk: int, texts_of: TextsOf) -> None:
+        lo, hi = chunk * self.chunk_rows, (chunk + 1) * self.chunk_rows
+        present = [r for (r,) in conn.execute("SELECT rowid FROM reports WHERE rowid >= ? AND rowid < ?", (lo, hi))]
+        if self.vocab is None:
+            self._learn(conn, present, texts_of)
+        assert self.vocab is not None
+        pending = self._pending.get(chunk)
+        missing = [r for r in present if pending is None or not pending.seen[r - lo]]
+        for start in range(0, len(missing), 500):  # rows this process did not write: from their documents
+            part = missing[start : start + 500]
+            self.written(conn, [(r, t, None) for r, t in zip(part, texts_of(conn, part), strict=True)])
+        pending = self._pending.get(chunk)
+        conn.execute("DELETE FROM shingle_sets WHERE chunk = ?", (chunk,))
+        conn.execute("DELETE FROM shingle_map WHERE chunk = ?", (chunk,))
+        conn.execute("DELETE FROM shingle_dirty WHERE rowid >= ? AND rowid < ?", (lo, hi))
+        if pending is None:
+            return
+        used = np.flatnonzero(pending.bits.any(axis=1))
+        if not used.size:
+            return
+        set_ids: dict[bytes, int] = {}  # n-grams in the same reports share one stored bitmap
+        sets: list[tuple[int, int, bytes]] = []
+        mapping: list[tuple[int, int, int]] = []
+        for ngram in used.tolist():
+            bits = pending.bits[ngram].tobytes()
+            set_id = set_ids.setdefault(bits, len(set_ids))
+            if set_id == len(sets):
+                sets.append((chunk, set_id, zlib.compress(bits, 1)))
+            mapping.append((ngram, chunk, set_id))
+        conn.executemany("INSERT INTO shingle_sets (chunk, id, bits) VALUES (?, ?, ?)", sets)
+        conn.executemany("INSERT INTO shingle_map (ngram, chunk, set_id) VALUES (?, ?, ?)", mapping)
+
+    def _learn(self, conn: sqlite3.Connection, present: list[int], texts_of: TextsOf) -> None:
+        step = max(1, len(present) // SAMPLE_REPORTS)
+        sample = present[::step][:SAMPLE_REPORTS]
+        texts: list[str] = []
+        for start in range(0, len(sample), 500):
+            texts.extend(texts_of(conn, sample[start : start + 500]))
+        min_df = self.min_df if self.min_df is not None else max(MIN_DF, round(MIN_DF_SHARE * len(texts)))
+        self.vocab = learn(texts, min_df)
+        conn.execute("DELETE FROM shingle_vocab")
+        conn.executemany("INSERT INTO shingle_vocab (n, codes) VALUES (?, ?)", self.vocab.to_rows())
+
+    # -- readers -----------------------------------------------------------------------------------
+
+    def ensure_vocab(self, conn: sqlite3.Connection) -> Vocabulary | None:
+        if self.vocab is None and self.sealed(conn):
+            self._load_vocab(conn)
+        return self.vocab
+
+    def lookup(self, conn: sqlite3.Connection, run: str) -> int | None:
+        vocab = self.ensure_vocab(conn)
+        return vocab.lookup(run) if vocab is not None else None
+
+    def rowids(self, conn: sqlite3.Connection, ngram: int) -> np.ndarray:
+        """Rowids below the watermark whose reports contain the n-gram (dirty rows included: see ``dirty``)."""
+        parts = []
+        for chunk, blob in conn.execute(
+            "SELECT m.chunk, s.bits FROM shingle_map m JOIN shingle_sets s ON s.chunk = m.chunk AND s.id = m.set_id"
+            " WHERE m.ngram = ? ORDER BY m.chunk",
+            (ngram,),
+        ):
+            bits = np.unpackbits(np.frombuffer(zlib.decompress(blob), dtype=np.uint8), bitorder="little")
+            parts.append(np.flatnonzero(bits) + chunk * self.chunk_rows)
+        return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
+
+    @staticmethod
+    def dirty(conn: sqlite3.Connection) -> np.ndarray:
+        ids = [r for (r,) in conn.execute("SELECT rowid FROM shingle_dirty ORDER BY rowid")]
+        return np.array(ids, dtype=np.int64)
+
+
+def create(conn: sqlite3.Connection) -> None:
+    conn.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS shingle_vocab (n INTEGER PRIMARY KEY, codes BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS shingle_sets (
+            chunk INTEGER NOT NULL, id INTEGER NOT NULL, bits BLOB NOT NULL, PRIMARY KEY (chunk, id)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS shingle_map (
+            ngram INTEGER NOT NULL, chunk INTEGER NOT NULL, set_id INTEGER NOT NULL, PRIMARY KEY (ngram, chunk)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS shingle_dirty (rowid INTEGER PRIMARY KEY);
+        """
+    )

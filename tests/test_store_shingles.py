@@ -1,0 +1,204 @@
+"""Shingle bitmaps (store.sqlite_shingles): the vocabulary and n-gram matching against brute force, and the
+store staying exact while chunks are sealed, rows rewritten or deleted, and other processes write."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from indexer.document import ReportDocument, Section
+from store import analysis
+from store.query import build_search, parse_q
+from store.sqlite_match import Matcher, ideograph_run
+from store.sqlite_shingles import learn
+from store.sqlite_store import SqliteStore
+
+_TEXT = st.text(alphabet="依申请公开复议政府信息 、a1", max_size=30)
+
+
+def substrings(text: str, max_n: int) -> set[str]:
+    """Every run substring of 1..max_n ideographs (brute force over the normalised text)."""
+    norm = analysis.normalize(text)
+    out = set()
+    for i in range(len(norm)):
+        for n in range(1, max_n + 1):
+            piece = norm[i : i + n]
+            if len(piece) == n and all(analysis.is_cjk(c) for c in piece):
+                out.add(piece)
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(_TEXT, min_size=1, max_size=15), min_df=st.integers(1, 3), max_n=st.integers(1, 6))
+def test_vocabulary_and_pairs_agree_with_brute_force(texts: list[str], min_df: int, max_n: int):
+    normalized = [analysis.normalize(t) for t in texts]
+    df = Counter(g for t in texts for g in substrings(t, max_n))
+    vocab = learn(normalized, min_df, max_n=max_n, max_vocab=10**6)
+    frequent = {g for g, c in df.items() if c >= min_df}
+    ids = {g: vocab.lookup(g) for g in df}
+    assert {g for g, i in ids.items() if i is not None} == frequent
+    assert len(set(ids.values()) - {None}) == len(frequent) == vocab.size  # one id each
+    which, gids = vocab.pairs(normalized)
+    got = set(zip(which.tolist(), gids.tolist(), strict=True))
+    expected = {(i, ids[g]) for i, t in enumerate(texts) for g in substrings(t, max_n) if g in frequent}
+    assert got == expected
+
+
+def test_vocabulary_rises_threshold_to_fit_its_cap():
+    texts = [analysis.normalize(t) for t in ["依申请公开", "依申请", "公开信息", "政府信息公开"] * 3]
+    full = learn(texts, 1, max_vocab=10**6)
+    capped = learn(texts, 1, max_vocab=full.size // 2)
+    assert capped.size <= full.size // 2 and capped.size > 0
+
+
+PHRASES = [
+    "依申请公开",
+    "政府信息公开",
+    "行政复议",
+    "复议",
+    "本机关不掌握相关政府信息",
+    "收费",
+    "短视频",
+    "依申请，公开",
+]
+
+
+def make_docs(n: int, seed: int, prefix: str = "d") -> list[ReportDocument]:
+    rng = random.Random(seed)
+    docs = []
+    for i in range(n):
+        text = "。".join(rng.sample(PHRASES, rng.randint(1, 5)))
+        docs.append(
+            ReportDocument(
+                id=f"{prefix}{i}", title=f"报告{i}", year=2020 + i % 5, sections=[Section(key="overview", text=text)]
+            )
+        )
+    return docs
+
+
+def hits(store: SqliteStore, q: str) -> set[str]:
+    out: set[str] = set()
+    cursor = None
+    while True:
+        result = store.search(build_search(q, size=100, cursor=cursor, sort="year"))
+        out |= {h.id for h in result.hits}
+        cursor = result.next_cursor
+        if not cursor:
+            return out
+
+
+def expected(docs: dict[str, ReportDocument], q: str) -> set[str]:
+    from store.query import matches
+
+    tree = parse_q(q)
+    return {
+        d.id
+        for d in docs.values()
+        if matches(tree, d.title) or any(matches(tree, s.text) for s in d.sections)
+        # (one-term queries only below, so "any field contains it" is the rule)
+    }
+
+
+QUERIES = ["依申请公开", "复议", "行政复议", "本机关不掌握相关政府信息", "收费", "视频", "依申请", "信息公开", "复"]
+
+
+def assert_exact(store: SqliteStore, docs: dict[str, ReportDocument]) -> None:
+    store._matches.clear()
+    for q in QUERIES:
+        assert hits(store, q) == expected(docs, q), q
+
+
+def test_frequent_terms_come_from_bitmaps_and_stay_exact_through_rewrites(tmp_path: Path):
+    store = SqliteStore(tmp_path / "i.sqlite3", shingle_chunk=16, shingle_min_df=2)
+    docs = {d.id: d for d in make_docs(70, seed=1)}
+    store.index(list(docs.values()))
+    conn = store._reader()
+    assert store._shingles.sealed(conn) == 70 // 16
+    matcher = Matcher(conn, store._shingles, None)
+    first_chunk = [docs[f"d{i}"] for i in range(15)]  # rowids 1..15: the vocabulary's sample
+    frequent = [q for q in QUERIES if sum(q in s.text for d in first_chunk for s in d.sections) >= 2]
+    assert len(frequent) >= 4
+    assert all(matcher._ngram(parse_q(q)) is not None for q in frequent)
+    assert matcher._ngram(parse_q("依申请，公开")) is None  # two runs: FTS5
+    assert_exact(store, docs)
+
+    # Rewrite reports in sealed chunks (their bits go stale: FTS5 answers them) and in the open tail.
+    for report_id, text in [("d3", "全新文本无关内容"), ("d20", "只有依申请公开"), ("d69", "行政复议")]:
+        docs[report_id].sections = [Section(key="overview", text=text)]
+        store.index([docs[report_id]])
+    assert set(store._shingles.dirty(conn).tolist()) >= {4, 21}  # rowids of d3 and d20
+    assert_exact(store, docs)
+
+    # Delete some, then add enough to seal more chunks: sealing clears the dirty rows of its chunk.
+    store.delete(["d5", "d66"])
+    del docs["d5"], docs["d66"]
+    more = {d.id: d for d in make_docs(40, seed=2, prefix="e")}
+    docs.update(more)
+    store.index(list(more.values()))
+    assert store._shingles.sealed(conn) == (70 + 40) // 16
+    assert_exact(store, docs)
+    store.close()
+
+
+def test_sealing_after_a_restart_and_another_writer_recomputes_from_documents(tmp_path: Path):
+    path = tmp_path / "i.sqlite3"
+    first = make_docs(40, seed=3)
+    a = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)
+    a.index(first[:20])  # seals chunk 0 (rowids 1..15) and learns the vocabulary
+    b = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)
+    b.index(first[20:30])  # another process writes into the chunk `a` has pending bits for
+    a.index(first[30:])  # `a` must not seal chunk 1 from its stale pending bits
+    a.close()
+    b.close()
+    reopened = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)
+    docs = {d.id: d for d in first}
+    assert reopened._shingles.sealed(reopened._reader()) == 40 // 16
+    assert_exact(reopened, docs)
+    extra = make_docs(20, seed=4, prefix="x")
+    reopened.index(extra)  # a restarted writer seals a chunk whose first rows it never saw
+    docs.update({d.id: d for d in extra})
+    assert reopened._shingles.sealed(reopened._reader()) == 60 // 16
+    assert_exact(reopened, docs)
+    reopened.close()
+
+
+def test_ideograph_run_only_for_one_joined_run():
+    assert ideograph_run("依申请 公开") == "依申请公开"  # space between ideographs is deleted
+    assert ideograph_run("ＡＢ依申请") is None
+    assert ideograph_run("复、议") is None
+
+
+def test_chunk_size_must_be_a_multiple_of_eight(tmp_path: Path):
+    with pytest.raises(ValueError, match="multiple of 8"):
+        SqliteStore(tmp_path / "i.sqlite3", shingle_chunk=12)
+
+
+def test_preparation_in_helper_processes_writes_the_same_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Big runs prepare batches in forked helper processes (n-grams included): same results as in-process."""
+    from store import sqlite_prepare
+
+    docs = make_docs(90, seed=9)
+    serial = SqliteStore(tmp_path / "serial.sqlite3", shingle_chunk=16, shingle_min_df=2)
+    serial.index(docs)
+    monkeypatch.setattr(sqlite_prepare, "BATCH_SIZE", 10)
+    monkeypatch.setattr(sqlite_prepare, "IN_PROCESS_BATCHES", 2)  # then helpers take over
+    submitted = []
+    real_submit = sqlite_prepare.ProcessPoolExecutor.submit
+    monkeypatch.setattr(
+        sqlite_prepare.ProcessPoolExecutor, "submit", lambda self, *a: submitted.append(a) or real_submit(self, *a)
+    )
+    parallel = SqliteStore(tmp_path / "parallel.sqlite3", shingle_chunk=16, shingle_min_df=2)
+    stats = parallel.index(docs)
+    assert stats.indexed == len(docs) and len(submitted) == 7
+    assert any(vocab is not None for _, _, vocab in submitted)  # n-grams found by the helpers once learnt
+    by_id = {d.id: d for d in docs}
+    for store in (serial, parallel):
+        assert_exact(store, by_id)
+    assert [parallel.get(d.id) for d in docs] == docs
+    serial.close()
+    parallel.close()
