@@ -111,15 +111,32 @@ def build(path: Path, n: int, seed: int) -> dict[str, Any]:
             rss.append({"reports": indexed, "rss_mib": rss_mb, "anon_mib": anon_mb})
             rate = indexed / index_s
             print(f"  indexed {indexed:>9,}  {rate:,.0f}/s  rss {rss_mb} MiB (anon {anon_mb})", file=sys.stderr)
+    shingles = _shingle_stats(store)
     store.close()
     size = sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
     return {
+        "shingles": shingles,
         "reports": indexed,
         "index_seconds": round(index_s, 2),
         "reports_per_second": round(indexed / index_s, 1) if index_s else None,
         "memory_by_reports": rss,
         "bytes_on_disk": size,
         "bytes_per_report": round(size / max(indexed, 1)),
+    }
+
+
+def _shingle_stats(store: Any) -> dict[str, Any]:
+    """Size of the frequent n-gram bitmaps (store.sqlite_shingles) next to the rest of the index."""
+    conn = store._reader()
+    vocab = store._shingles.ensure_vocab(conn)
+    bits, sets = conn.execute("SELECT coalesce(sum(length(bits)), 0), count(*) FROM shingle_sets").fetchone()
+    (mapped,) = conn.execute("SELECT count(*) FROM shingle_map").fetchone()
+    return {
+        "vocabulary": vocab.size if vocab is not None else 0,
+        "sealed_chunks": store._shingles.sealed(conn),
+        "stored_bitmaps": sets,
+        "bitmap_bytes": bits,
+        "ngram_chunk_rows": mapped,
     }
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,17 @@ KEYWORD_FIELDS: tuple[str, ...] = (
     "source",
 )
 NONE = -1  # code of an empty value
+# Metrics read with the facet fields (one scan) and saved with them: the web page's facet and the totals
+# journalists filter on first. Any other metric is loaded on first use.
+PRELOADED_METRICS: tuple[str, ...] = (
+    "applications.new.total",
+    "applications.carried_over.total",
+    "outcomes.disclosed.total",
+    "outcomes.total.total",
+    "review.total",
+    "litigation.direct.total",
+    "litigation.after_review.total",
+)
 # Facet values are strings: the year as "2024", removal as "true"/"false".
 _SELECT = {"year": "CAST(year AS TEXT)", "removed": "CASE removed WHEN 1 THEN 'true' ELSE 'false' END"}
 
@@ -69,16 +79,27 @@ class Columns:
         """float64 per rowid, NaN when the report does not give the number (loaded on first use)."""
         arr = self._metrics.get(key)
         if arr is None:
-            col = catalogue.get(key).column_name
-            arr = np.full(self.size, np.nan)
-            ids, values = array("q"), array("d")
-            for rowid, value in conn.execute(f"SELECT rowid, {col} FROM metrics WHERE {col} IS NOT NULL"):
-                if rowid < self.size:
-                    ids.append(rowid)
-                    values.append(value)
-            arr[np.frombuffer(ids, dtype=np.int64)] = np.frombuffer(values, dtype=np.float64)
-            self._metrics[key] = arr
+            arr = self._metrics[key] = load_metrics(conn, [key], self.size)[key]
         return arr
+
+
+def load_metrics(conn: sqlite3.Connection, keys: list[str], size: int) -> dict[str, np.ndarray]:
+    """Several metric columns in one scan of the (wide) metrics table: float64 per rowid, NaN when unknown."""
+    if not keys:
+        return {}
+    columns = [catalogue.get(key).column_name for key in keys]
+    # %.17g: the text form of a double that parses back to the same double (SQLite's own keeps 15 digits)
+    outer = ", ".join(f"group_concat(CASE WHEN {c} IS NULL THEN 'nan' ELSE printf('%.17g', {c}) END)" for c in columns)
+    row = conn.execute(f"SELECT group_concat(rowid), {outer} FROM metrics").fetchone()
+    out = {key: np.full(size, np.nan) for key in keys}
+    if row[0] is None:
+        return out
+    ids = np.fromstring(row[0], dtype=np.int64, sep=",")  # type: ignore[call-overload]
+    keep = ids < size  # rows written after this snapshot's reports were read
+    for key, text in zip(keys, row[1:], strict=True):
+        values = np.fromstring(text, dtype=np.float64, sep=",")  # type: ignore[call-overload]
+        out[key][ids[keep]] = values[keep]
+    return out
 
 
 def _published_number(value: str) -> float:
@@ -141,7 +162,8 @@ def load(conn: sqlite3.Connection, generation: int) -> Columns:
             if mask is None:
                 mask = flags[flag] = np.zeros(size, dtype=bool)
             mask[rowid] = True
-    return Columns(generation, size, ids, keywords, flags, year, published)
+    metrics = load_metrics(conn, list(PRELOADED_METRICS), size)
+    return Columns(generation, size, ids, keywords, flags, year, published, metrics)
 
 
 def _row_value(name: str, row: dict[str, Any]) -> str:
@@ -210,14 +232,17 @@ def patched(
 
 
 def save(cols: Columns, path: Path, build: str) -> None:
-    """Write the copy (without metrics) atomically; a failure only costs the next start a full load."""
+    """Write the copy (with the metrics loaded so far) atomically; a failure only costs the next start a load."""
     arrays: dict[str, np.ndarray] = {
         "meta": np.array([json.dumps({"build": build, "generation": cols.generation, "size": cols.size})]),
         "rowids": cols.rowids,
         "year": cols.year,
         "published": cols.published,
         "flag_names": np.array(json.dumps(list(cols.flags))),
+        "metric_names": np.array(json.dumps(list(cols._metrics))),
     }
+    for i, values in enumerate(cols._metrics.values()):
+        arrays[f"metric:{i}"] = values
     for name, keyword in cols.keywords.items():
         arrays[f"codes:{name}"] = keyword.codes
         arrays[f"labels:{name}"] = np.array(json.dumps(keyword.labels, ensure_ascii=False))
@@ -248,6 +273,7 @@ def load_saved(path: Path, build: str, generation: int) -> Columns | None:
                 flag: np.unpackbits(data[f"flag:{i}"], count=size).astype(bool)
                 for i, flag in enumerate(json.loads(str(data["flag_names"])))
             }
-            return Columns(generation, size, data["rowids"], keywords, flags, data["year"], data["published"])
+            metrics = {key: data[f"metric:{i}"] for i, key in enumerate(json.loads(str(data["metric_names"])))}
+            return Columns(generation, size, data["rowids"], keywords, flags, data["year"], data["published"], metrics)
     except (OSError, KeyError, ValueError, TypeError):
         return None

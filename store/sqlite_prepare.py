@@ -33,7 +33,7 @@ from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500  # documents per write transaction: memory stays flat however many are streamed in
-IN_PROCESS_BATCHES = 4  # batches prepared here before helper processes are started (small runs never start them)
+IN_PROCESS_BATCHES = 1  # batches prepared here before helper processes start (a one-batch run never starts them)
 _METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
 
 PreparedBatch = tuple[list["Prepared"], int, list[str]]  # rows, documents that failed, error messages
@@ -136,37 +136,57 @@ def prepare_batch(batch: list[ReportDocument], vocab: Vocabulary | None = None) 
     return prepared, failed, errors
 
 
-def prepared_batches(
-    docs: Iterable[ReportDocument], quiesce: Callable[[], None], vocab: Callable[[], Vocabulary | None]
-) -> Iterator[PreparedBatch]:
-    """Batches of prepared rows, in order: the first few here, the rest by helper processes (bounded queue).
+class Preparer:
+    """Prepares batches in order: in this process until a run shows it is big (a second batch), then in
+    helper processes, which are kept for the store's later runs (a caller indexing in chunks pays the
+    start once) and stopped by ``close``.
 
     Helpers are forked (spawning would re-run the caller's ``__main__``, and a script without a main guard
     would fail); ``quiesce`` is called first so no other thread of ours is inside SQLite when we fork."""
-    it = iter(docs)
-    batches = iter(lambda: list(islice(it, BATCH_SIZE)), [])
-    for batch in islice(batches, IN_PROCESS_BATCHES):
-        yield prepare_batch(batch, vocab())
-    first = next(batches, None)
-    if first is None:
-        return
-    quiesce()
-    # As many helpers as cores: this process's own share (SQLite, mostly without the GIL) leaves room.
-    workers = max(1, os.cpu_count() or 1)
-    try:
-        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-    except (OSError, ValueError) as exc:  # no processes here (a sandbox): prepare in this process
-        log.warning("preparing in this process only: %s", exc)
-        yield from (prepare_batch(b, vocab()) for b in chain([first], batches))
-        return
-    with pool:
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = False  # no processes here (a sandbox): always prepare in this process
+        # As many helpers as cores: this process's own share (SQLite, mostly without the GIL) leaves room.
+        self.workers = max(1, os.cpu_count() or 1)
+
+    def batches(
+        self, docs: Iterable[ReportDocument], quiesce: Callable[[], None], vocab: Callable[[], Vocabulary | None]
+    ) -> Iterator[PreparedBatch]:
+        it = iter(docs)
+        batches = iter(lambda: list(islice(it, BATCH_SIZE)), [])
+        if self._pool is None:
+            for batch in islice(batches, IN_PROCESS_BATCHES):
+                yield prepare_batch(batch, vocab())
+        first = next(batches, None)
+        if first is None:
+            return
+        pool = self._start(quiesce)
+        if pool is None:
+            yield from (prepare_batch(b, vocab()) for b in chain([first], batches))
+            return
         inflight: deque[tuple[list[ReportDocument], Future[PreparedBatch]]] = deque()
         for batch in chain([first], batches):
             inflight.append((batch, pool.submit(prepare_batch, batch, vocab())))
-            if len(inflight) > workers + 1:
+            if len(inflight) > self.workers + 1:
                 yield _result(*inflight.popleft())
         while inflight:
             yield _result(*inflight.popleft())
+
+    def _start(self, quiesce: Callable[[], None]) -> ProcessPoolExecutor | None:
+        if self._pool is None and not self._broken:
+            quiesce()
+            try:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+            except (OSError, ValueError) as exc:
+                log.warning("preparing in this process only: %s", exc)
+                self._broken = True
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
 
 
 def _result(batch: list[ReportDocument], future: Future[PreparedBatch]) -> PreparedBatch:

@@ -316,6 +316,8 @@ class ShingleIndex:
         lo, hi = chunk * self.chunk_rows, (chunk + 1) * self.chunk_rows
         present = [r for (r,) in conn.execute("SELECT rowid FROM reports WHERE rowid >= ? AND rowid < ?", (lo, hi))]
         if self.vocab is None:
+            self._load_vocab(conn)  # another process may have learnt it since we opened the file
+        if self.vocab is None:
             self._learn(conn, present, texts_of)
         assert self.vocab is not None
         pending = self._pending.get(chunk)

@@ -202,3 +202,20 @@ def test_preparation_in_helper_processes_writes_the_same_index(tmp_path: Path, m
     assert [parallel.get(d.id) for d in docs] == docs
     serial.close()
     parallel.close()
+
+
+def test_a_writer_opened_before_the_vocabulary_was_learnt_uses_the_stored_one(tmp_path: Path):
+    path = tmp_path / "i.sqlite3"
+    a = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)
+    b = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)  # opened while there is no vocabulary yet
+    docs = make_docs(50, seed=11)
+    a.index(docs[:20])  # learns the vocabulary, seals chunk 0
+    learnt = a._shingles.vocab
+    assert learnt is not None and b._shingles.vocab is None
+    for d in docs[20:]:  # text the first chunk never had: a vocabulary learnt from chunk 1 would differ
+        d.sections.append(Section(key="problems", text="新出现的短语甲乙丙"))
+    b.index(docs[20:])  # seals chunks 1 and 2 with the stored vocabulary, not one of its own
+    assert b._shingles.vocab is not None and b._shingles.vocab.digest == learnt.digest
+    assert_exact(a, {d.id: d for d in docs})
+    a.close()
+    b.close()

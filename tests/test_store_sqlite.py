@@ -788,3 +788,23 @@ def test_a_store_sees_a_rebuild_done_by_another_instance(tmp_path: Path):
     assert serving.count() == 10
     assert serving.search(build_search("", size=100)).total == 10
     serving.close()
+
+
+def test_facets_of_big_result_sets_count_the_complement_the_same(store: SqliteStore, monkeypatch: pytest.MonkeyPatch):
+    """A result set over half the reports is counted as all reports minus the rest: same counts."""
+    taken = []
+    real = sqlite_facets._complement
+    monkeypatch.setattr(sqlite_facets, "_complement", lambda cols, s: taken.append(real(cols, s)) or taken[-1])
+    candidates = ["公开 -收费", "公开 -复议", "信息 -不掌握", "公开 -ISO", "公开 -依申请"]
+    queries = [build_search(q, metric_facets=["applications.new.total"], size=5) for q in candidates]
+    n = store.count()
+    queries = [q for q in queries if n // 2 < store.search(q).total < n]
+    assert queries
+    store._matches.clear()
+    with_complement = [[(f.name, f.values) for f in store.search(q).facets] for q in queries]
+    assert any(c is not None and c.size for c in taken)
+    monkeypatch.setattr(sqlite_facets, "_complement", lambda cols, s: None)
+    for cols in [store._cols]:
+        cols.memo.clear()
+    store._matches.clear()
+    assert [[(f.name, f.values) for f in store.search(q).facets] for q in queries] == with_complement
