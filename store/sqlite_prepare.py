@@ -28,7 +28,7 @@ from indexer import catalogue
 from indexer.document import SECTION_KEYS, ReportDocument
 from store import analysis
 from store.sqlite_fts import normalized_index_text
-from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary
+from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary, distinct
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +67,23 @@ def _plain(obj: Any) -> dict[str, Any]:
     raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
 
 
+def _metric_columns(doc: ReportDocument, errors: list[str]) -> dict[str, float]:
+    """Column name → value of the known, non-null metrics (comprehensions: this runs for every metric)."""
+    given = [(k, v) for k, v in doc.metrics.items() if v is not None]
+    bad = [(k, v) for k, v in given if type(v) is not int and (type(v) is not float or not math.isfinite(v))]
+    if bad:  # bool, str, NaN: input errors
+        raise ValueError(f"metric {bad[0][0]!r} is not a number: {bad[0][1]!r}")
+    errors.extend(f"{doc.id}: unknown metric {k!r} not indexed" for k, _ in given if k not in _METRIC_COLUMNS)
+    return {_METRIC_COLUMNS[k]: v for k, v in given if k in _METRIC_COLUMNS}
+
+
 def prepare(doc: ReportDocument, errors: list[str]) -> Prepared:
     if not isinstance(doc, ReportDocument):
         raise ValueError(f"not a ReportDocument: {type(doc).__name__}")
     if not doc.id or not isinstance(doc.id, str):
         raise ValueError("document has no id")
     raw = orjson.dumps(doc, default=_plain)  # dataclasses natively: ~10× json.dumps
-    metrics: dict[str, float] = {}
-    for key, value in doc.metrics.items():
-        if value is None:
-            continue
-        column = _METRIC_COLUMNS.get(key)
-        if column is None:
-            errors.append(f"{doc.id}: unknown metric {key!r} not indexed")
-            continue
-        kind = type(value)
-        if kind is not int and (kind is not float or not math.isfinite(value)):  # bool, str, NaN: input errors
-            raise ValueError(f"metric {key!r} is not a number: {value!r}")
-        metrics[column] = value
+    metrics = _metric_columns(doc, errors)
     report = (
         doc.title or "",
         doc.agency.name,
@@ -128,11 +127,14 @@ def prepare_batch(batch: list[ReportDocument], vocab: Vocabulary | None = None) 
             failed += 1
             errors.append(f"{getattr(doc, 'id', '?') or '?'}: {exc}")
     if vocab is not None and prepared:
+        # Each report's distinct n-gram ids (int32: smaller to send back, fewer bits for the writer to set).
         which, ids = vocab.pairs([p.text for p in prepared])
-        order = np.argsort(which, kind="stable")
-        bounds = np.searchsorted(which[order], np.arange(1, len(prepared)))
-        for p, part in zip(prepared, np.split(ids[order], bounds), strict=True):
+        keys = distinct(which * vocab.size + ids)  # sorted by report, then id
+        which, ids = keys // vocab.size, (keys % vocab.size).astype(np.int32)
+        bounds = np.searchsorted(which, np.arange(1, len(prepared)))
+        for p, part in zip(prepared, np.split(ids, bounds), strict=True):
             p.ngrams = Ngrams(vocab.digest, part)
+            p.text = ""  # only needed to find the n-grams
     return prepared, failed, errors
 
 

@@ -72,7 +72,7 @@ def _chars(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return chars, owner, ideograph
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
+def distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values (sorting beats numpy's hash-based ``unique`` on these many-duplicate arrays)."""
     values = np.sort(values)
     return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
@@ -186,7 +186,7 @@ def _learn(texts: Sequence[str], min_df: int, max_n: int) -> Vocabulary:
             pos, local, nxt = pos[ok], local[ok], nxt[ok]
             codes = local * 0x10000 + chars[nxt]
         # document frequency of each code: each (code, text) pair counted once
-        pairs = _distinct(codes * len(texts) + owner[pos])
+        pairs = distinct(codes * len(texts) + owner[pos])
         uniq, df = np.unique(pairs // len(texts), return_counts=True)  # already sorted: a cheap pass
         level = uniq[df >= min_df]
         if not level.size:
