@@ -10,6 +10,7 @@ vectorised operations. Call inside one read transaction so the watermark, bitmap
 from __future__ import annotations
 
 import sqlite3
+from itertools import pairwise
 
 import numpy as np
 
@@ -51,6 +52,9 @@ def union(parts: list[np.ndarray]) -> np.ndarray:
         return _EMPTY
     if len(parts) == 1:
         return parts[0]
+    parts.sort(key=lambda p: int(p[0]))
+    if all(int(a[-1]) < int(b[0]) for a, b in pairwise(parts)):
+        return np.concatenate(parts)  # disjoint ranges (the sealed rows, then the tail): already in order
     mask = np.zeros(max(int(p[-1]) for p in parts) + 1, dtype=bool)
     for p in parts:
         mask[p] = True

@@ -32,7 +32,7 @@ from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary, distinct
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500  # documents per write transaction: memory stays flat however many are streamed in
+BATCH_SIZE = 250  # documents per write transaction (smaller batches: the helpers and the writer overlap more)
 IN_PROCESS_BATCHES = 1  # batches prepared here before helper processes start (a one-batch run never starts them)
 _METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
 

@@ -91,7 +91,7 @@ def create(conn: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, doc BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS metrics (rowid INTEGER PRIMARY KEY, {metric_defs});
         CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-            {fts_defs}, content='', tokenize="{FTS_TOKENIZER}"
+            {fts_defs}, content='', tokenize="{FTS_TOKENIZER}", prefix='1'
         );
         """
     )

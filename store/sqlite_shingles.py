@@ -370,15 +370,18 @@ class ShingleIndex:
 
     def rowids(self, conn: sqlite3.Connection, ngram: int) -> np.ndarray:
         """Rowids below the watermark whose reports contain the n-gram (dirty rows included: see ``dirty``)."""
-        parts = []
-        for chunk, blob in conn.execute(
+        rows = conn.execute(
             "SELECT m.chunk, s.bits FROM shingle_map m JOIN shingle_sets s ON s.chunk = m.chunk AND s.id = m.set_id"
             " WHERE m.ngram = ? ORDER BY m.chunk",
             (ngram,),
-        ):
-            bits = np.unpackbits(np.frombuffer(zlib.decompress(blob), dtype=np.uint8), bitorder="little")
-            parts.append(np.flatnonzero(bits) + chunk * self.chunk_rows)
-        return np.concatenate(parts).astype(np.int64) if parts else np.empty(0, dtype=np.int64)
+        ).fetchall()
+        if not rows:
+            return np.empty(0, dtype=np.int64)
+        width = self.chunk_rows >> 3
+        bits = np.zeros((rows[-1][0] + 1) * width, dtype=np.uint8)  # all chunks side by side: one unpack
+        for chunk, blob in rows:
+            bits[chunk * width : (chunk + 1) * width] = np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
+        return np.flatnonzero(np.unpackbits(bits, bitorder="little")).astype(np.int64, copy=False)
 
     @staticmethod
     def dirty(conn: sqlite3.Connection) -> np.ndarray:

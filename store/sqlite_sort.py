@@ -61,3 +61,44 @@ def page(keys: np.ndarray, ids: np.ndarray, size: int, after: tuple[float, int] 
     order = np.lexsort((ids[candidates], keys[candidates]))
     chosen = candidates[order]
     return chosen[:size], chosen.size > size
+
+
+# Result sets at least this big are paged by walking a precomputed order of all reports instead of
+# sorting the result set: the first page of 900k newest-first results reads a few thousand rowids.
+ORDER_SCAN_MIN = 20_000
+
+
+def global_order(sort: str, cols: Columns, conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+    """Every report's rowid in (key, rowid) order, and the keys in that order; memoised per snapshot."""
+    memo_key = ("order", sort)
+    memo = cols.memo.get(memo_key)
+    if memo is None:
+        keys = sort_keys(sort, cols, conn, cols.rowids, None)
+        order = np.lexsort((cols.rowids, keys))
+        memo = cols.memo[memo_key] = (cols.rowids[order], keys[order])
+    return memo  # type: ignore[return-value]
+
+
+def page_in_order(
+    sort: str, cols: Columns, conn: sqlite3.Connection, ids: np.ndarray, size: int, after: tuple[float, int] | None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``page`` for big result sets: the next ``size`` rowids of ``ids`` (and their keys) after the cursor,
+    found by walking ``global_order`` in growing blocks; and whether more follow."""
+    rowids, keys = global_order(sort, cols, conn)
+    start = 0
+    if after is not None:
+        key, rowid = after
+        lo, hi = np.searchsorted(keys, key, "left"), np.searchsorted(keys, key, "right")
+        start = int(lo + np.searchsorted(rowids[lo:hi], rowid, "right"))
+    member = np.zeros(cols.size, dtype=bool)
+    member[ids] = True
+    found: list[np.ndarray] = []
+    count, block = 0, 4096
+    while start < rowids.size and count <= size:
+        hits = np.flatnonzero(member[rowids[start : start + block]]) + start
+        found.append(hits)
+        count += hits.size
+        start += block
+        block *= 2
+    positions = np.concatenate(found)[: size + 1] if found else np.empty(0, dtype=np.int64)
+    return rowids[positions[:size]], keys[positions[:size]], positions.size > size

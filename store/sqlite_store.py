@@ -58,7 +58,7 @@ from store.sqlite_facets import combine, compute_facets, parse_filters
 from store.sqlite_match import Matcher
 from store.sqlite_prepare import Prepared, Preparer, fts_values, normalized_fields
 from store.sqlite_shingles import CHUNK_ROWS, SEPARATOR, Ngrams, ShingleIndex
-from store.sqlite_sort import cursor_after, cursor_of, page, sort_keys
+from store.sqlite_sort import ORDER_SCAN_MIN, cursor_after, cursor_of, page, page_in_order, sort_keys
 from store.sqlite_translate import fts_expression
 
 log = logging.getLogger(__name__)
@@ -515,8 +515,15 @@ class SqliteStore:
             facets = copy.deepcopy(facets)
         if sort == "relevance" and ranks is None:
             sort = RELEVANCE_FALLBACK  # no text query, or too many matches to rank
-        keys = sort_keys(sort, cols, conn, result_ids, ranks[final] if ranks is not None else None)
-        chosen, more = page(keys, result_ids, query.size, cursor_after(query.cursor, sort))
+        after = cursor_after(query.cursor, sort)
+        if ranks is None and result_ids.size >= ORDER_SCAN_MIN:
+            page_ids, page_keys, more = page_in_order(sort, cols, conn, result_ids, query.size, after)
+            chosen = np.searchsorted(result_ids, page_ids)  # result_ids ascend
+            keys = np.empty(result_ids.size)
+            keys[chosen] = page_keys  # only the page's keys are read (cursor)
+        else:
+            keys = sort_keys(sort, cols, conn, result_ids, ranks[final] if ranks is not None else None)
+            chosen, more = page(keys, result_ids, query.size, after)
         hits = self._hits(conn, query, chosen, keys, result_ids, ranks is not None)
         next_cursor = cursor_of(sort, keys[chosen[-1]], result_ids[chosen[-1]]) if more and chosen.size else None
         return SearchResult(

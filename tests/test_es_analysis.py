@@ -244,3 +244,17 @@ def test_char_filter_patterns_cover_the_contract_ranges():
         ch = chr(cp)
         assert bool(cjk.fullmatch(ch)) is analysis.is_cjk(ch), hex(cp)
         assert bool(space.fullmatch(ch)) is ch.isspace(), hex(cp)
+
+
+_WIDE_TEXT = st.text(alphabet=st.sampled_from("Ａａ１，（）　 \u0301\u3000依申请公开ﬁ①²é\u00a0abc"), max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_WIDE_TEXT | st.text(max_size=20))
+@example("Ａ\u0301")  # a full-width letter then a combining accent: composes after the translation
+def test_normalize_fast_path_is_nfkc(text: str):
+    """``analysis.normalize`` maps full-width forms itself before NFKC; the result must be plain NFKC's."""
+    import unicodedata
+
+    expected = analysis._CJK_SPACE_RE.sub("", unicodedata.normalize("NFKC", text).lower())
+    assert analysis.normalize(text) == expected

@@ -390,10 +390,18 @@ def _sort_value(doc: ReportDocument, sort: str) -> float | None:
 @pytest.mark.parametrize(
     "sort", ["year", "-year", "published", "-published", "metric:applications.new.total", "-metric:review.total"]
 )
-@pytest.mark.parametrize("q", ["", "公开"])
+@pytest.mark.parametrize("q", ["", "公开", "复议"])
+@pytest.mark.parametrize("walk_order", [False, True])
 def test_sort_orders_with_nulls_last_and_cursor_paging(
-    store: SqliteStore, corpus: list[ReportDocument], sort: str, q: str
+    store: SqliteStore,
+    corpus: list[ReportDocument],
+    sort: str,
+    q: str,
+    walk_order: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ):
+    if walk_order:  # big result sets walk the precomputed order of all reports instead of sorting
+        monkeypatch.setattr(sqlite_store, "ORDER_SCAN_MIN", 0)
     ids = all_hits(store, q=q, sort=sort)
     expected = expected_ids(corpus, q)
     assert len(ids) == len(set(ids)) == len(expected) and set(ids) == expected  # no duplicates, no gaps
