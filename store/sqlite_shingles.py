@@ -252,33 +252,46 @@ class ShingleIndex:
         fresh = [(rowid, text, ngrams) for rowid, text, ngrams in rows if rowid >= watermark]
         if not fresh or self.vocab is None:
             return
-        fresh_rows = np.array([rowid for rowid, _, _ in fresh], dtype=np.int64)
-        for chunk in range(int(fresh_rows.min()) // self.chunk_rows, int(fresh_rows.max()) // self.chunk_rows + 1):
+        self._mark_current(np.array([rowid for rowid, _, _ in fresh], dtype=np.int64))
+        rowids, ids = self._pairs([(rowid, text, ngrams) for rowid, text, ngrams in fresh if text is not None])
+        if rowids.size:
+            self._set_bits(rowids, ids)
+
+    def _chunks(self, rowids: np.ndarray) -> range:
+        return range(int(rowids.min()) // self.chunk_rows, int(rowids.max()) // self.chunk_rows + 1)
+
+    def _mark_current(self, rowids: np.ndarray) -> None:
+        """Rows whose pending bits are about to be current; a row written before has its old bits cleared."""
+        for chunk in self._chunks(rowids):
             lo, pending = chunk * self.chunk_rows, self._pending_for(chunk * self.chunk_rows)
-            offsets = fresh_rows[(fresh_rows >= lo) & (fresh_rows < lo + self.chunk_rows)] - lo
-            for offset in offsets[pending.seen[offsets]].tolist():  # rewritten: clear what its earlier text set
+            offsets = rowids[(rowids >= lo) & (rowids < lo + self.chunk_rows)] - lo
+            for offset in offsets[pending.seen[offsets]].tolist():  # rare: a rewrite in the open chunk
                 pending.bits[:, offset >> 3] &= ~np.uint8(1 << (offset & 7))
             pending.seen[offsets] = True
-        known = [
-            (r, n.ids) for r, t, n in fresh if t is not None and n is not None and n.vocabulary == self.vocab.digest
-        ]
-        found = {r for r, _ in known}
-        todo = [(r, t) for r, t, _ in fresh if t is not None and r not in found]
-        which, ids = self.vocab.pairs([t for _, t in todo])
-        todo_rows = np.array([r for r, _ in todo], dtype=np.int64)
-        rows = np.array([r for r, _ in known] + [r for r, _ in todo], dtype=np.int64)
-        if not rows.size:
-            return
-        rowids = np.concatenate([np.repeat([r for r, _ in known], [len(i) for _, i in known]), todo_rows[which]])
-        ids = np.concatenate([*(i for _, i in known), ids]).astype(np.int64)
-        rowids = rowids.astype(np.int64)
-        for chunk in range(int(rows.min()) // self.chunk_rows, int(rows.max()) // self.chunk_rows + 1):
+
+    def _pairs(self, rows: list[tuple[int, str, Ngrams | None]]) -> tuple[np.ndarray, np.ndarray]:
+        """(rowid, n-gram id) pairs of the rows: found by the preparation process, or here."""
+        assert self.vocab is not None
+        digest = self.vocab.digest
+        known = [(r, n.ids) for r, _, n in rows if n is not None and n.vocabulary == digest]
+        todo = [(r, t) for r, t, n in rows if n is None or n.vocabulary != digest]
+        which, found = self.vocab.pairs([t for _, t in todo])
+        rowids = np.concatenate(
+            [
+                np.repeat(np.array([r for r, _ in known], dtype=np.int64), [len(i) for _, i in known]),
+                np.array([r for r, _ in todo], dtype=np.int64)[which],
+            ]
+        )
+        return rowids, np.concatenate([*(i for _, i in known), found]).astype(np.int64)
+
+    def _set_bits(self, rowids: np.ndarray, ids: np.ndarray) -> None:
+        width = self.chunk_rows >> 3
+        for chunk in self._chunks(rowids):
             lo = chunk * self.chunk_rows
-            sel = (rowids >= lo) & (rowids < lo + self.chunk_rows)
-            offset = rowids[sel] - lo if not sel.all() else rowids - lo
-            gids = ids[sel] if not sel.all() else ids
+            inside = (rowids >= lo) & (rowids < lo + self.chunk_rows)
+            offset, gids = (rowids - lo, ids) if inside.all() else (rowids[inside] - lo, ids[inside])
             flat = self._pending_for(lo).bits.reshape(-1)
-            np.bitwise_or.at(flat, gids * (self.chunk_rows >> 3) + (offset >> 3), (1 << (offset & 7)).astype(np.uint8))
+            np.bitwise_or.at(flat, gids * width + (offset >> 3), (1 << (offset & 7)).astype(np.uint8))
 
     def _pending_for(self, rowid: int) -> _Pending:
         chunk = rowid // self.chunk_rows
