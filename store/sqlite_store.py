@@ -79,9 +79,6 @@ class IndexVersionError(RuntimeError):
 
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-    # 16 KiB pages (set before the first table): a compressed document (~4 KB) fits a page instead of
-    # spilling into overflow pages, and FTS5 segments and bitmaps need fewer pages.
-    conn.execute("PRAGMA page_size=16384")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
@@ -121,6 +118,9 @@ class SqliteStore:
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = _connect(self.path)
+        # A longer WAL between checkpoints: a B-tree page written by several batches (the id index takes
+        # random inserts) reaches the database file once, not once per batch.
+        self._writer.execute("PRAGMA wal_autocheckpoint=16384")
         sqlite_schema.create(self._writer)
         self._conns.append(self._writer)
         self._build = self._writer.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()[0]
