@@ -72,6 +72,17 @@ def _chars(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return chars, owner, ideograph
 
 
+def _extend(
+    chars: np.ndarray, ideograph: np.ndarray, pos: np.ndarray, local: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """From the (n-1)-grams starting at ``pos`` (ids ``local`` in their level) to the n-grams: the starts
+    whose n-th character is an ideograph, and the n-grams' codes (prefix id × 2**16 + last character)."""
+    nxt = pos + (n - 1)
+    ok = nxt < len(chars)
+    ok[ok] = ideograph[nxt[ok]]
+    return pos[ok], local[ok] * 0x10000 + chars[nxt[ok]]
+
+
 def distinct(values: np.ndarray) -> np.ndarray:
     """Sorted distinct values (sorting beats numpy's hash-based ``unique`` on these many-duplicate arrays)."""
     values = np.sort(values)
@@ -136,12 +147,7 @@ class Vocabulary:
         found_id: list[np.ndarray] = []
         for n, level in enumerate(self.levels, 1):
             if n > 1:
-                nxt = pos + (n - 1)
-                ok = nxt < len(chars)
-                pos, local, nxt = pos[ok], local[ok], nxt[ok]
-                ok = ideograph[nxt]
-                pos, local, nxt = pos[ok], local[ok], nxt[ok]
-                codes = local * 0x10000 + chars[nxt]
+                pos, codes = _extend(chars, ideograph, pos, local, n)
             local = _find(level, codes)
             hit = local >= 0
             pos, local = pos[hit], local[hit]
@@ -179,12 +185,7 @@ def _learn(texts: Sequence[str], min_df: int, max_n: int) -> Vocabulary:
     local = np.empty(0, dtype=np.int64)
     for n in range(1, max_n + 1):
         if n > 1:
-            nxt = pos + (n - 1)
-            ok = nxt < len(chars)
-            pos, local, nxt = pos[ok], local[ok], nxt[ok]
-            ok = ideograph[nxt]
-            pos, local, nxt = pos[ok], local[ok], nxt[ok]
-            codes = local * 0x10000 + chars[nxt]
+            pos, codes = _extend(chars, ideograph, pos, local, n)
         # document frequency of each code: each (code, text) pair counted once
         pairs = distinct(codes * len(texts) + owner[pos])
         uniq, df = np.unique(pairs // len(texts), return_counts=True)  # already sorted: a cheap pass
