@@ -300,14 +300,17 @@ class SqliteStore:
                 conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
         else:
             self._remove(conn, rowid)
-        return self._insert(conn, p, rowid, with_fts=not same_text), not same_text
+        return self._insert_many(conn, [p], [rowid], with_fts=not same_text)[0], not same_text
 
-    def _insert_many(self, conn: sqlite3.Connection, batch: list[Prepared]) -> list[int]:
-        """Insert new reports with one statement per table (rowids after the current last one)."""
+    def _insert_many(
+        self, conn: sqlite3.Connection, batch: list[Prepared], rowids: list[int] | None = None, *, with_fts: bool = True
+    ) -> list[int]:
+        """Insert reports with one statement per table, at ``rowids`` (default: after the current last one)."""
         if not batch:
             return []
-        first = (conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0) + 1
-        rowids = list(range(first, first + len(batch)))
+        if rowids is None:
+            first = (conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0) + 1
+            rowids = list(range(first, first + len(batch)))
         cols = sqlite_schema.REPORT_COLUMNS
         conn.executemany(
             f"INSERT INTO reports (rowid, {', '.join(cols)}) VALUES ({', '.join('?' * (len(cols) + 1))})",
@@ -323,32 +326,13 @@ class SqliteStore:
             conn.executemany(
                 f"INSERT INTO metrics (rowid{''.join(', ' + n for n in names)}) VALUES (?{', ?' * len(names)})", rows
             )
-        fts_cols = sqlite_schema.fts_columns()
-        conn.executemany(
-            f"INSERT INTO fts (rowid, {', '.join(fts_cols)}) VALUES (?{', ?' * len(fts_cols)})",
-            [(r, *p.fts) for r, p in zip(rowids, batch, strict=True)],
-        )
-        return rowids
-
-    def _insert(self, conn: sqlite3.Connection, p: Prepared, rowid: int | None, *, with_fts: bool = True) -> int:
-        cols = sqlite_schema.REPORT_COLUMNS
-        marks = ", ".join("?" * (len(cols) + 1))
-        cur = conn.execute(
-            f"INSERT INTO reports (rowid, {', '.join(cols)}) VALUES ({marks})", (rowid, p.id, p.digest, *p.report)
-        )
-        rowid = cur.lastrowid
-        conn.execute("INSERT INTO docs (rowid, doc) VALUES (?, ?)", (rowid, p.blob))
-        names = list(p.metrics)
-        conn.execute(
-            f"INSERT INTO metrics (rowid{''.join(', ' + n for n in names)}) VALUES (?{', ?' * len(names)})",
-            (rowid, *p.metrics.values()),
-        )
         if with_fts:
             fts_cols = sqlite_schema.fts_columns()
-            conn.execute(
-                f"INSERT INTO fts (rowid, {', '.join(fts_cols)}) VALUES (?{', ?' * len(fts_cols)})", (rowid, *p.fts)
+            conn.executemany(
+                f"INSERT INTO fts (rowid, {', '.join(fts_cols)}) VALUES (?{', ?' * len(fts_cols)})",
+                [(r, *p.fts) for r, p in zip(rowids, batch, strict=True)],
             )
-        return int(rowid)  # type: ignore[arg-type]
+        return rowids
 
     def _remove(self, conn: sqlite3.Connection, rowid: int) -> None:
         """Delete a report's rows; a contentless FTS5 row is deleted by replaying its tokens."""
