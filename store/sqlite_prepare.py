@@ -47,7 +47,7 @@ class Prepared:
     report: tuple[Any, ...]  # values for sqlite_schema.REPORT_COLUMNS[2:] (after id, digest)
     metrics: dict[str, float]  # column name → value (non-null only)
     fts: tuple[str, ...]
-    text: str  # the searchable fields, normalised, joined by the shingle SEPARATOR
+    text: str  # the searchable fields, normalised, joined by the shingle SEPARATOR ("" once ``ngrams`` is set)
     ngrams: Ngrams | None = None  # the frequent n-grams in ``text`` (global ids), when a vocabulary was given
 
 

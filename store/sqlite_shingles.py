@@ -254,7 +254,13 @@ class ShingleIndex:
         if not fresh or self.vocab is None:
             return
         self._mark_current(np.array([rowid for rowid, _, _ in fresh], dtype=np.int64))
-        rowids, ids = self._pairs([(rowid, text, ngrams) for rowid, text, ngrams in fresh if text is not None])
+        # N-grams found with another vocabulary, of a text not sent along: sealing reads these rows again.
+        digest = self.vocab.digest
+        stale = {r for r, t, n in fresh if t == "" and n is not None and n.vocabulary != digest}
+        if stale:
+            self._mark_unseen(np.array(sorted(stale), dtype=np.int64))
+        usable = [(r, t, n) for r, t, n in fresh if t is not None and r not in stale]
+        rowids, ids = self._pairs(usable)  # type: ignore[arg-type]
         if rowids.size:
             self._set_bits(rowids, ids)
 
@@ -269,6 +275,11 @@ class ShingleIndex:
             for offset in offsets[pending.seen[offsets]].tolist():  # rare: a rewrite in the open chunk
                 pending.bits[:, offset >> 3] &= ~np.uint8(1 << (offset & 7))
             pending.seen[offsets] = True
+
+    def _mark_unseen(self, rowids: np.ndarray) -> None:
+        for chunk in self._chunks(rowids):
+            lo = chunk * self.chunk_rows
+            self._pending_for(lo).seen[rowids[(rowids >= lo) & (rowids < lo + self.chunk_rows)] - lo] = False
 
     def _pairs(self, rows: list[tuple[int, str, Ngrams | None]]) -> tuple[np.ndarray, np.ndarray]:
         """(rowid, n-gram id) pairs of the rows: found by the preparation process, or here."""

@@ -219,3 +219,23 @@ def test_a_writer_opened_before_the_vocabulary_was_learnt_uses_the_stored_one(tm
     assert_exact(a, {d.id: d for d in docs})
     a.close()
     b.close()
+
+
+def test_ngrams_found_with_another_vocabulary_are_read_again_at_sealing(tmp_path: Path):
+    """A prepared batch whose n-grams belong to another vocabulary (and whose text was not sent along) is
+    not trusted: sealing recomputes those rows from their stored documents."""
+    from store import sqlite_prepare
+    from store.base import IndexStats
+
+    store = SqliteStore(tmp_path / "i.sqlite3", shingle_chunk=16, shingle_min_df=2)
+    docs = make_docs(60, seed=17)
+    store.index(docs[:20])  # learns the vocabulary
+    prepared, failed, _ = sqlite_prepare.prepare_batch(docs[20:40], store._shingles.vocab)
+    assert not failed and all(p.ngrams is not None and p.text == "" for p in prepared)
+    for p in prepared:
+        p.ngrams.vocabulary ^= 1  # as if found with a vocabulary this file does not have
+    store._write(prepared, IndexStats())
+    store.index(docs[40:])  # seals chunks 1 and 2, which hold the rows written above
+    assert store._shingles.sealed(store._reader()) == 60 // 16
+    assert_exact(store, {d.id: d for d in docs})
+    store.close()
