@@ -33,6 +33,9 @@ from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary, distinct
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 250  # documents per write transaction (smaller batches: the helpers and the writer overlap more)
+# Batches handed to the helpers ahead of the writer: they go on preparing while it commits a transaction
+# (seconds, see sqlite_store.COMMIT_ROWS).
+AHEAD_BATCHES = 16
 IN_PROCESS_BATCHES = 1  # batches prepared here before helper processes start (a one-batch run never starts them)
 _METRIC_COLUMNS = {m.key: m.column_name for m in catalogue.metrics()}
 
@@ -155,8 +158,7 @@ class Preparer:
     def batches(
         self, docs: Iterable[ReportDocument], quiesce: Callable[[], None], vocab: Callable[[], Vocabulary | None]
     ) -> Iterator[PreparedBatch]:
-        it = iter(docs)
-        batches = iter(lambda: list(islice(it, BATCH_SIZE)), [])
+        batches = _chunks(docs, BATCH_SIZE)
         if self._pool is None:
             for batch in islice(batches, IN_PROCESS_BATCHES):
                 yield prepare_batch(batch, vocab())
@@ -168,10 +170,15 @@ class Preparer:
             yield from (prepare_batch(b, vocab()) for b in chain([first], batches))
             return
         inflight: deque[tuple[list[ReportDocument], Future[PreparedBatch]]] = deque()
-        for batch in chain([first], batches):
-            inflight.append((batch, pool.submit(prepare_batch, batch, vocab())))
-            if len(inflight) > self.workers + 1:
+        try:
+            for batch in chain([first], batches):
+                inflight.append((batch, pool.submit(prepare_batch, batch, vocab())))
+                if len(inflight) >= AHEAD_BATCHES:
+                    yield _result(*inflight.popleft())
+        except Exception:  # reading the documents failed: what was read is still written
+            while inflight:
                 yield _result(*inflight.popleft())
+            raise
         while inflight:
             yield _result(*inflight.popleft())
 
@@ -189,6 +196,23 @@ class Preparer:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+
+
+def _chunks(docs: Iterable[ReportDocument], size: int) -> Iterator[list[ReportDocument]]:
+    """Lists of ``size`` documents; when reading fails, the documents read so far come first."""
+    batch: list[ReportDocument] = []
+    try:
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) == size:
+                yield batch
+                batch = []
+    except Exception:
+        if batch:
+            yield batch
+        raise
+    if batch:
+        yield batch
 
 
 def _result(batch: list[ReportDocument], future: Future[PreparedBatch]) -> PreparedBatch:

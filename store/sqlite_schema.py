@@ -57,6 +57,13 @@ def fts_columns() -> list[str]:
     return list(FTS_COLUMNS.values())
 
 
+# FTS5 options, kept in the file. FTS5 holds a transaction's new postings in memory and writes them as
+# one segment at commit, or sooner once they pass ``hashsize`` (1 MB by default: a segment per few dozen
+# reports, and a large index then spends most of its writing time merging them). Room for a whole write
+# transaction of the store (sqlite_store.COMMIT_ROWS reports).
+FTS_OPTIONS = {"hashsize": 512 * 1024 * 1024}
+
+
 def create(conn: sqlite3.Connection) -> None:
     """Create the tables if missing (idempotent)."""
     metric_defs = ", ".join(f"{c} REAL" for c in metric_columns())
@@ -109,6 +116,16 @@ def create(conn: sqlite3.Connection) -> None:
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("schema", SCHEMA_VERSION), ("tokens", tokens_fingerprint()), ("generation", "0")],
             )
+    tune_fts(conn)
+
+
+def tune_fts(conn: sqlite3.Connection) -> None:
+    """Set FTS_OPTIONS where the file has other values (files made before an option was tuned too)."""
+    current = dict(conn.execute("SELECT k, v FROM fts_config").fetchall())
+    changes = [(k, v) for k, v in FTS_OPTIONS.items() if current.get(k) != v]
+    if changes:
+        with conn:
+            conn.executemany("INSERT INTO fts (fts, rank) VALUES (?, ?)", changes)
 
 
 def check_version(conn: sqlite3.Connection) -> str | None:

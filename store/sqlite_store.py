@@ -27,6 +27,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,20 @@ RELEVANCE_FALLBACK = "-published"
 SAVED_COLUMNS_SUFFIX = ".columns.npz"  # the columnar copy saved next to the index file
 
 
+# A long stream is written in transactions of this many reports (or this many seconds, whichever comes
+# first): each becomes one FTS5 segment, and fewer, bigger segments mean less merging. Other writers wait
+# for the lock (60 s timeout) and readers see the previous commit meanwhile.
+COMMIT_ROWS = 8192
+COMMIT_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class _Transaction:
+    started: float  # time.monotonic()
+    rows: int = 0
+    written: list[tuple[int, Prepared]] = field(default_factory=list)  # (rowid, report) for the columnar copy
+
+
 class IndexVersionError(RuntimeError):
     """The index file was written by an incompatible version; rebuild it (``nianbao reindex``)."""
 
@@ -105,7 +120,11 @@ class SqliteStore:
     def __init__(self, path: Path, *, shingle_chunk: int = CHUNK_ROWS, shingle_min_df: int | None = None) -> None:
         self.path = Path(path)
         self._shingle_options = (shingle_chunk, shingle_min_df)  # see sqlite_shingles (tests use small chunks)
-        self._lock = threading.RLock()  # serialises writes and the columnar reload
+        # Taken in this order. The write lock is held by the writer for a whole transaction (which may span
+        # batches); readers only ever wait for the short one, which guards the columnar copy and match cache.
+        self._write_lock = threading.RLock()
+        self._lock = threading.RLock()
+        self._txn: _Transaction | None = None  # the writer's open transaction (under the write lock)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._cols: Columns | None = None
@@ -138,7 +157,7 @@ class SqliteStore:
         open connections would otherwise keep reading, and writing, the replaced file."""
         if _file_identity(self.path) == self._identity:
             return
-        with self._lock:
+        with self._write_lock, self._lock:
             if _file_identity(self.path) != self._identity:
                 log.info("index file %s was replaced; reopening", self.path)
                 self.close()
@@ -155,7 +174,7 @@ class SqliteStore:
         return conn
 
     def close(self) -> None:
-        with self._lock:
+        with self._write_lock, self._lock:
             self._preparer.close()
             for conn in self._conns:
                 with contextlib.suppress(sqlite3.Error):
@@ -203,60 +222,109 @@ class SqliteStore:
                 if writing is not None:
                     writing.result()
 
-            for prepared, failed, errors in self._preparer.batches(docs, quiesce, lambda: self._shingles.vocab):
-                stats.failed += failed
-                stats.errors.extend(errors)
+            try:
+                for prepared, failed, errors in self._preparer.batches(docs, quiesce, lambda: self._shingles.vocab):
+                    stats.failed += failed
+                    stats.errors.extend(errors)
+                    if writing is not None:
+                        writing.result()
+                    writing = writer.submit(self._write, prepared, stats)
                 if writing is not None:
                     writing.result()
-                writing = writer.submit(self._write, prepared, stats)
-            if writing is not None:
-                writing.result()
+            finally:
+                # Also when reading the documents failed: what was written so far is kept.
+                writer.submit(self._commit_open).result()
         return stats
 
-    def _write(self, prepared: list[Prepared], stats: IndexStats) -> None:
-        with self._lock:
-            self._write_batch(prepared, stats)
-            self._shingles.seal_ready(self._writer, self._texts_of)
-
-    def _write_batch(self, batch: list[Prepared], stats: IndexStats) -> None:
-        conn = self._writer
-        conn.execute("BEGIN IMMEDIATE")
+    def _write(self, batch: list[Prepared], stats: IndexStats) -> None:
+        """Write a batch into the open write transaction (beginning one), committing it once it is big or
+        old enough: FTS5 turns each transaction into a new segment, and merging many small segments is
+        most of the cost of a large index."""
+        txn = self._txn or self._begin()
         try:
-            self._check_other_writers(conn)
-            latest = {p.id: p for p in batch}  # a report given twice in one batch: its last version wins
-            stats.indexed += len(batch) - len(latest)
-            marks = ", ".join("?" * len(latest))
-            existing = {
-                row[0]: (row[1], row[2])
-                for row in conn.execute(f"SELECT id, rowid, digest FROM reports WHERE id IN ({marks})", list(latest))
-            }
-            written: list[tuple[int, Prepared]] = []
-            new_text: list[tuple[int, str | None, Ngrams | None]] = []
-            fresh: list[Prepared] = []
-            for p in latest.values():
-                row = existing.get(p.id)
-                if row is None:
-                    fresh.append(p)
-                elif row[1] == p.digest:
-                    stats.unchanged += 1
-                else:
-                    rowid, text_changed = self._replace(conn, row[0], p)
-                    written.append((rowid, p))
-                    if text_changed:
-                        new_text.append((rowid, p.text, p.ngrams))
-            for rowid, p in zip(self._insert_many(conn, fresh), fresh, strict=True):
-                written.append((rowid, p))
-                new_text.append((rowid, p.text, p.ngrams))
-            self._shingles.written(conn, new_text)
-            generation = self._bump_generation(conn) if written else None
-            conn.execute("COMMIT")
-            self._last_generation = generation or self._last_generation
-            stats.indexed += len(written)
+            self._write_batch(self._writer, batch, stats, txn.written)
         except BaseException:
-            conn.execute("ROLLBACK")
+            self._rollback_open()
             raise
-        if generation is not None:
-            self._patch_columns(generation, written, [])
+        txn.rows += len(batch)
+        if txn.rows >= COMMIT_ROWS or time.monotonic() - txn.started >= COMMIT_SECONDS:
+            self._commit_open()
+
+    def _begin(self) -> _Transaction:
+        self._write_lock.acquire()
+        try:
+            self._writer.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._write_lock.release()
+            raise
+        self._txn = _Transaction(time.monotonic())
+        try:
+            self._check_other_writers(self._writer)
+        except BaseException:
+            self._rollback_open()
+            raise
+        return self._txn
+
+    def _commit_open(self) -> None:
+        """Commit the open write transaction, if any, then seal the n-gram chunks it completed."""
+        txn, conn = self._txn, self._writer
+        if txn is None:
+            return
+        try:
+            generation = self._bump_generation(conn) if txn.written else None
+            conn.execute("COMMIT")
+        except BaseException:
+            self._rollback_open()
+            raise
+        self._txn = None
+        try:
+            self._last_generation = generation or self._last_generation
+            if generation is not None:
+                latest = {rowid: (rowid, p) for rowid, p in txn.written}  # a report rewritten in a later batch
+                self._patch_columns(generation, list(latest.values()), [])
+            self._shingles.seal_ready(conn, self._texts_of)
+        finally:
+            self._write_lock.release()
+
+    def _rollback_open(self) -> None:
+        self._txn = None
+        try:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.execute("ROLLBACK")
+            self._shingles.forget_pending()  # its bits may name rows that were not written
+        finally:
+            self._write_lock.release()
+
+    def _write_batch(
+        self, conn: sqlite3.Connection, batch: list[Prepared], stats: IndexStats, written: list[tuple[int, Prepared]]
+    ) -> None:
+        """Inside the writer's transaction: insert new reports, replace changed ones, skip unchanged ones."""
+        latest = {p.id: p for p in batch}  # a report given twice in one batch: its last version wins
+        stats.indexed += len(batch) - len(latest)
+        marks = ", ".join("?" * len(latest))
+        existing = {
+            row[0]: (row[1], row[2])
+            for row in conn.execute(f"SELECT id, rowid, digest FROM reports WHERE id IN ({marks})", list(latest))
+        }
+        new_text: list[tuple[int, str | None, Ngrams | None]] = []
+        fresh: list[Prepared] = []
+        for p in latest.values():
+            row = existing.get(p.id)
+            if row is None:
+                fresh.append(p)
+            elif row[1] == p.digest:
+                stats.unchanged += 1
+            else:
+                rowid, text_changed = self._replace(conn, row[0], p)
+                written.append((rowid, p))
+                stats.indexed += 1
+                if text_changed:
+                    new_text.append((rowid, p.text, p.ngrams))
+        for rowid, p in zip(self._insert_many(conn, fresh), fresh, strict=True):
+            written.append((rowid, p))
+            new_text.append((rowid, p.text, p.ngrams))
+        stats.indexed += len(fresh)
+        self._shingles.written(conn, new_text)
 
     def _check_other_writers(self, conn: sqlite3.Connection) -> None:
         """Inside a write transaction: forget accumulated shingles if another process wrote since our last write."""
@@ -276,18 +344,19 @@ class SqliteStore:
 
     def _patch_columns(self, generation: int, written: list[tuple[int, Prepared]], removed: list[int]) -> None:
         """Bring the columnar copy up to our own write instead of reloading it all (seconds at 1M reports)."""
-        cols = self._cols
-        if cols is None:
-            return
-        if cols.generation != generation - 1:  # someone else wrote in between: reload on next use
-            self._cols = None
-            return
-        rows = [
-            (rowid, dict(zip(sqlite_schema.REPORT_COLUMNS[2:], p.report, strict=True)), p.metrics)
-            for rowid, p in written
-        ]
-        self._cols = sqlite_columns.patched(cols, generation, rows, removed)
-        self._matches.clear()
+        with self._lock:
+            cols = self._cols
+            if cols is None:
+                return
+            if cols.generation != generation - 1:  # someone else wrote in between: reload on next use
+                self._cols = None
+                return
+            rows = [
+                (rowid, dict(zip(sqlite_schema.REPORT_COLUMNS[2:], p.report, strict=True)), p.metrics)
+                for rowid, p in written
+            ]
+            self._cols = sqlite_columns.patched(cols, generation, rows, removed)
+            self._matches.clear()
 
     def _replace(self, conn: sqlite3.Connection, rowid: int, p: Prepared) -> tuple[int, bool]:
         """Replace a report in place. Its full-text row is rewritten only when its text changed: the
@@ -351,7 +420,7 @@ class SqliteStore:
         if self._version_problem:
             raise IndexVersionError(self._version_problem)
         removed: list[int] = []
-        with self._lock:
+        with self._write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -385,7 +454,7 @@ class SqliteStore:
             _unlink_db(tmp)
             raise
         fresh.close()
-        with self._lock:
+        with self._write_lock, self._lock:
             self.close()
             _retire_wal(self.path)
             os.replace(tmp, self.path)

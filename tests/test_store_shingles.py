@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexer.document import ReportDocument, Section
-from store import analysis
+from store import analysis, sqlite_store
 from store.query import build_search, parse_q
 from store.sqlite_match import Matcher, ideograph_run
 from store.sqlite_shingles import learn
@@ -187,6 +187,7 @@ def test_preparation_in_helper_processes_writes_the_same_index(tmp_path: Path, m
     serial.index(docs)
     monkeypatch.setattr(sqlite_prepare, "BATCH_SIZE", 10)
     monkeypatch.setattr(sqlite_prepare, "IN_PROCESS_BATCHES", 2)  # then helpers take over
+    monkeypatch.setattr(sqlite_store, "COMMIT_ROWS", 20)  # chunks sealed (the vocabulary learnt) during the run
     submitted = []
     real_submit = sqlite_prepare.ProcessPoolExecutor.submit
     monkeypatch.setattr(
@@ -235,6 +236,7 @@ def test_ngrams_found_with_another_vocabulary_are_read_again_at_sealing(tmp_path
     for p in prepared:
         p.ngrams.vocabulary ^= 1  # as if found with a vocabulary this file does not have
     store._write(prepared, IndexStats())
+    store._commit_open()
     store.index(docs[40:])  # seals chunks 1 and 2, which hold the rows written above
     assert store._shingles.sealed(store._reader()) == 60 // 16
     assert_exact(store, {d.id: d for d in docs})

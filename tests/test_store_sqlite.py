@@ -7,8 +7,10 @@ import dataclasses
 import html
 import random
 import re
+import sqlite3
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -581,6 +583,82 @@ def test_searches_in_threads_while_indexing(tmp_path: Path):
     st_.close()
 
 
+def test_a_long_stream_commits_in_transactions_that_readers_see_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A stream is written in transactions of COMMIT_ROWS reports: another connection sees whole
+    transactions only, and the last, partial one once the stream ends."""
+    from store import sqlite_prepare
+
+    monkeypatch.setattr(sqlite_prepare, "BATCH_SIZE", 10)
+    monkeypatch.setattr(sqlite_store, "COMMIT_ROWS", 20)
+    monkeypatch.setattr(sqlite_store, "COMMIT_SECONDS", 3600.0)
+    docs = make_corpus(95, seed=21)
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    other = sqlite3.connect(tmp_path / "i.sqlite3", check_same_thread=False)  # used in the writer thread
+    seen: list[tuple[int, int]] = []  # (rows in the open transaction, rows another connection sees) at commits
+    real_commit = SqliteStore._commit_open
+
+    def commit(self: SqliteStore) -> None:
+        if self._txn is not None:
+            seen.append((self._txn.rows, other.execute("SELECT count(*) FROM reports").fetchone()[0]))
+        real_commit(self)
+
+    monkeypatch.setattr(SqliteStore, "_commit_open", commit)
+    assert st_.index(docs).indexed == len(docs)
+    assert seen == [(20, 0), (20, 20), (20, 40), (20, 60), (15, 80)]
+    assert other.execute("SELECT count(*) FROM reports").fetchone()[0] == len(docs)
+    assert set(all_hits(st_, q="公开")) == expected_ids(docs, "公开")
+    other.close()
+    st_.close()
+
+
+def test_a_failing_stream_keeps_what_was_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from store import sqlite_prepare
+
+    monkeypatch.setattr(sqlite_prepare, "BATCH_SIZE", 10)
+    docs = make_corpus(40, seed=22)
+
+    def stream() -> Iterator[ReportDocument]:
+        yield from docs[:33]  # 3 batches, more in flight in helper processes, and a partial one
+        raise RuntimeError("the archive went away")
+
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    with pytest.raises(RuntimeError, match="archive went away"):
+        st_.index(stream())
+    assert st_.count() == 33
+    assert st_.index(docs).indexed == 7  # and the store takes the rest
+    assert set(all_hits(st_, q="公开")) == expected_ids(docs, "公开")
+    st_.close()
+
+
+def test_a_failed_write_rolls_back_its_transaction_and_the_store_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from store import sqlite_prepare
+
+    monkeypatch.setattr(sqlite_prepare, "BATCH_SIZE", 10)
+    monkeypatch.setattr(sqlite_store, "COMMIT_ROWS", 20)
+    docs = make_corpus(64, seed=23)
+    st_ = SqliteStore(tmp_path / "i.sqlite3", shingle_chunk=16, shingle_min_df=2)
+    real = SqliteStore._insert_many
+    calls: list[int] = []
+
+    def failing(self, conn, batch, *args, **kwargs):
+        calls.append(len(batch))
+        if len(calls) == 4:  # the second batch of the second transaction
+            raise sqlite3.OperationalError("disk I/O error")
+        return real(self, conn, batch, *args, **kwargs)
+
+    monkeypatch.setattr(SqliteStore, "_insert_many", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        st_.index(docs)
+    assert st_.count() == 20  # the first transaction only
+    monkeypatch.setattr(SqliteStore, "_insert_many", real)
+    assert st_.index(docs).indexed == len(docs) - 20
+    assert set(all_hits(st_, q="公开")) == expected_ids(docs, "公开")
+    assert set(all_hits(st_, q="依申请公开")) == expected_ids(docs, "依申请公开")
+    st_.close()
+
+
 def _decoded(cols: sqlite_columns.Columns) -> dict[str, object]:
     """A columnar copy as plain values per report (codes differ between a patched and a fresh copy)."""
     ids = cols.rowids.tolist()
@@ -594,7 +672,10 @@ def _decoded(cols: sqlite_columns.Columns) -> dict[str, object]:
     return out
 
 
-def test_own_writes_patch_the_columnar_copy_like_a_fresh_load(tmp_path: Path):
+def test_own_writes_patch_the_columnar_copy_like_a_fresh_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from store import sqlite_prepare
+
+    monkeypatch.setattr(sqlite_prepare, "BATCH_SIZE", 10)
     docs = make_corpus(60, seed=17)
     st_ = SqliteStore(tmp_path / "i.sqlite3")
     st_.index(docs[:30])
@@ -603,7 +684,9 @@ def test_own_writes_patch_the_columnar_copy_like_a_fresh_load(tmp_path: Path):
     docs[3].region = Region(province="新疆维吾尔自治区", city="", county="")
     docs[3].flags = ["brand_new_flag"]
     docs[4].metrics = {"applications.new.total": 7}
-    st_.index(docs[:40])  # 10 new, 2 changed
+    later = dataclasses.replace(docs[3], flags=["later_flag"])  # a later batch of the same transaction
+    st_.index([*docs[:40], later])  # 10 new, 2 changed (one twice)
+    docs[3] = later
     st_.delete([docs[5].id, docs[35].id])
     patched = st_._cols
     assert patched is not None and patched.generation == st_._generation(st_._writer)
