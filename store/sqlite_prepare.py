@@ -28,7 +28,7 @@ from indexer import catalogue
 from indexer.document import SECTION_KEYS, ReportDocument
 from store import analysis
 from store.sqlite_fts import normalized_index_text
-from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary, distinct
+from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +132,10 @@ def prepare_batch(batch: list[ReportDocument], vocab: Vocabulary | None = None) 
     if vocab is not None and prepared:
         # Each report's distinct n-gram ids (int32: smaller to send back, fewer bits for the writer to set).
         which, ids = vocab.pairs([p.text for p in prepared])
-        keys = distinct(which * vocab.size + ids)  # sorted by report, then id
-        which, ids = keys // vocab.size, (keys % vocab.size).astype(np.int32)
+        present = np.zeros((len(prepared), vocab.size), dtype=bool)  # (a few MB: cheaper than sorting pairs)
+        present[which, ids] = True
+        which, ids = np.nonzero(present)  # by report, then id
+        ids = ids.astype(np.int32)
         bounds = np.searchsorted(which, np.arange(1, len(prepared)))
         for p, part in zip(prepared, np.split(ids, bounds), strict=True):
             p.ngrams = Ngrams(vocab.digest, part)

@@ -61,7 +61,7 @@ def fts_columns() -> list[str]:
 # one segment at commit, or sooner once they pass ``hashsize`` (1 MB by default: a segment per few dozen
 # reports, and a large index then spends most of its writing time merging them). Room for a whole write
 # transaction of the store (sqlite_store.COMMIT_ROWS reports).
-FTS_OPTIONS = {"hashsize": 512 * 1024 * 1024}
+FTS_OPTIONS = {"hashsize": 512 * 1024 * 1024, "automerge": 8}
 
 
 def create(conn: sqlite3.Connection) -> None:

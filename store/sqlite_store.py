@@ -81,11 +81,14 @@ COMMIT_ROWS = 8192
 COMMIT_SECONDS = 5.0
 
 
+Written = tuple[int, tuple[Any, ...], dict[str, float]]  # rowid, Prepared.report, Prepared.metrics
+
+
 @dataclass(slots=True)
 class _Transaction:
     started: float  # time.monotonic()
     rows: int = 0
-    written: list[tuple[int, Prepared]] = field(default_factory=list)  # (rowid, report) for the columnar copy
+    written: list[Written] = field(default_factory=list)  # for the columnar copy
 
 
 class IndexVersionError(RuntimeError):
@@ -280,8 +283,7 @@ class SqliteStore:
         try:
             self._last_generation = generation or self._last_generation
             if generation is not None:
-                latest = {rowid: (rowid, p) for rowid, p in txn.written}  # a report rewritten in a later batch
-                self._patch_columns(generation, list(latest.values()), [])
+                self._patch_columns(generation, txn.written, [])
             self._shingles.seal_ready(conn, self._texts_of)
         finally:
             self._write_lock.release()
@@ -296,7 +298,7 @@ class SqliteStore:
             self._write_lock.release()
 
     def _write_batch(
-        self, conn: sqlite3.Connection, batch: list[Prepared], stats: IndexStats, written: list[tuple[int, Prepared]]
+        self, conn: sqlite3.Connection, batch: list[Prepared], stats: IndexStats, written: list[Written]
     ) -> None:
         """Inside the writer's transaction: insert new reports, replace changed ones, skip unchanged ones."""
         latest = {p.id: p for p in batch}  # a report given twice in one batch: its last version wins
@@ -316,12 +318,12 @@ class SqliteStore:
                 stats.unchanged += 1
             else:
                 rowid, text_changed = self._replace(conn, row[0], p)
-                written.append((rowid, p))
+                written.append((rowid, p.report, p.metrics))
                 stats.indexed += 1
                 if text_changed:
                     new_text.append((rowid, p.text, p.ngrams))
         for rowid, p in zip(self._insert_many(conn, fresh), fresh, strict=True):
-            written.append((rowid, p))
+            written.append((rowid, p.report, p.metrics))
             new_text.append((rowid, p.text, p.ngrams))
         stats.indexed += len(fresh)
         self._shingles.written(conn, new_text)
@@ -342,7 +344,7 @@ class SqliteStore:
         conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
         return SqliteStore._generation(conn)
 
-    def _patch_columns(self, generation: int, written: list[tuple[int, Prepared]], removed: list[int]) -> None:
+    def _patch_columns(self, generation: int, written: list[Written], removed: list[int]) -> None:
         """Bring the columnar copy up to our own write instead of reloading it all (seconds at 1M reports)."""
         with self._lock:
             cols = self._cols
@@ -351,9 +353,10 @@ class SqliteStore:
             if cols.generation != generation - 1:  # someone else wrote in between: reload on next use
                 self._cols = None
                 return
+            latest = {rowid: (report, metrics) for rowid, report, metrics in written}  # a report written twice
             rows = [
-                (rowid, dict(zip(sqlite_schema.REPORT_COLUMNS[2:], p.report, strict=True)), p.metrics)
-                for rowid, p in written
+                (rowid, dict(zip(sqlite_schema.REPORT_COLUMNS[2:], report, strict=True)), metrics)
+                for rowid, (report, metrics) in latest.items()
             ]
             self._cols = sqlite_columns.patched(cols, generation, rows, removed)
             self._matches.clear()
