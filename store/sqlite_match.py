@@ -1,10 +1,10 @@
 """Which reports a query tree matches, as ascending rowids.
 
 Each unscoped term made only of ideographs that is a frequent n-gram is read from the shingle bitmaps
-(``sqlite_shingles``) for the sealed rows, and from FTS5 for the rest (rows after the watermark and
-rows rewritten since sealing). Every other term goes to FTS5; the terms of one AND or OR that all need
+(``sqlite_shingles``), which cover every committed row once there is a vocabulary (FTS5 would answer rows
+beyond them). Every other term goes to FTS5; the terms of one AND or OR that all need
 FTS5 go in one MATCH, so FTS5 can skip through its doclists as before. Sets are combined with
-vectorised operations. Call inside one read transaction so the watermark, bitmaps and FTS5 agree.
+vectorised operations. Call inside one read transaction so the bitmaps and FTS5 agree.
 """
 
 from __future__ import annotations
@@ -66,8 +66,13 @@ class Matcher:
         self.conn = conn
         self.scope = scope
         self.shingles = shingles if scope is None else None  # bitmaps cover whole reports, not one section
-        self.watermark = self.shingles.watermark(conn) if self.shingles is not None else 0
-        self._dirty: np.ndarray | None = None
+        self.covered = self.shingles.covered(conn) if self.shingles is not None else 0
+        # Rows the bitmaps do not cover: none once there is a vocabulary (the writer stores them before it
+        # commits), but a query must not miss them whatever happens.
+        self.beyond = (
+            bool(self.covered)
+            and conn.execute("SELECT EXISTS (SELECT 1 FROM reports WHERE rowid >= ?)", (self.covered,)).fetchone()[0]
+        )
 
     def ids(self, tree: Node) -> np.ndarray:
         tree = simplify(tree)
@@ -110,18 +115,14 @@ class Matcher:
         return result
 
     def _ngram(self, term: Term) -> int | None:
-        if self.shingles is None or not self.watermark:
+        if self.shingles is None or not self.covered:
             return None
         run = ideograph_run(term.text)
         return self.shingles.lookup(self.conn, run) if run is not None else None
 
     def _from_bitmap(self, term: Term, ngram: int) -> np.ndarray:
         assert self.shingles is not None
-        sealed = self.shingles.rowids(self.conn, ngram)
-        if self._dirty is None:
-            self._dirty = self.shingles.dirty(self.conn)
-        parts = [difference(sealed, self._dirty)]
-        if self._dirty.size:
-            parts.append(self.fts(term, " AND rowid IN (SELECT rowid FROM shingle_dirty)"))
-        parts.append(self.fts(term, " AND rowid >= ?", (self.watermark,)))
-        return union(parts)
+        covered = self.shingles.rowids(self.conn, ngram)
+        if not self.beyond:
+            return covered
+        return union([covered, self.fts(term, " AND rowid >= ?", (self.covered,))])

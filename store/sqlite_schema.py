@@ -20,7 +20,8 @@ from store.query import FACET_FIELDS
 from store.sqlite_fts import FTS_TOKENIZER, TOKENS_VERSION, tokens_fingerprint
 from store.sqlite_translate import FTS_COLUMNS
 
-SCHEMA_VERSION = "1"
+# 2: FTS5 without a prefix index; shingle bitmaps current at every commit (meta shingle_covered).
+SCHEMA_VERSION = "2"
 
 # Facet/filter name (store.query.FACET_FIELDS) → reports column: the reports table names each facet
 # column after its facet, so the mapping is derived, never kept by hand.
@@ -98,7 +99,7 @@ def create(conn: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS docs (rowid INTEGER PRIMARY KEY, doc BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS metrics (rowid INTEGER PRIMARY KEY, {metric_defs});
         CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
-            {fts_defs}, content='', tokenize="{FTS_TOKENIZER}", prefix='1'
+            {fts_defs}, content='', tokenize="{FTS_TOKENIZER}"
         );
         """
     )

@@ -7,17 +7,20 @@ matches a report exactly when that string occurs inside one ideograph run of one
 string is a *frequent* n-gram (1..MAX_N ideographs), the set of reports containing it is kept here as a
 bitmap, read in a millisecond or two.
 
-* **Vocabulary**: learnt once, when the first chunk is sealed, from a sample of its reports: the n-grams
-  found in at least ``min_df`` of them (levelwise: an n-gram is a candidate only if its (n-1)-prefix is
-  frequent). Level n is a sorted array of codes ``prefix_id * 2**16 + last character`` (every ideograph
-  of the contract is in the BMP), so whole batches of texts are matched with one binary search per level.
-* **Chunks**: rowids are cut into chunks of ``chunk_rows``. A chunk is *sealed* once a row after it exists:
-  its bitmaps are then written once, deduplicated (n-grams found in the same reports share one bitmap).
-  Until then the writer accumulates them in memory as it indexes (or recomputes them from the stored
-  documents when it did not see every row, e.g. after a restart).
-* **Exactness at every moment**: rows in unsealed chunks and rows whose text changed after their chunk
-  was sealed (*dirty* rows) are always answered by FTS5 (``store.sqlite_match``). The bitmaps are a
-  cache of what FTS5 would say, and ``nianbao reindex`` rebuilds them with everything else.
+* **Vocabulary**: learnt once, at the first commit that finds ``chunk_rows`` reports, from a sample of
+  them: the n-grams found in at least ``min_df`` of them (levelwise: an n-gram is a candidate only if its
+  (n-1)-prefix is frequent). Level n is a sorted array of codes ``prefix_id * 2**16 + last character``
+  (every ideograph of the contract is in the BMP), so whole batches of texts are matched with one binary
+  search per level.
+* **Chunks**: rowids are cut into chunks of ``chunk_rows``; a chunk's bitmaps are stored deduplicated
+  (n-grams found in the same reports share one bitmap).
+* **Current at every commit**: in each write transaction the writer sets the bits of the rows it writes
+  (clearing those of rewritten and deleted rows) in the chunks they fall in, and stores those chunks
+  before it commits; rows written before there was a vocabulary are read from their documents then.
+  So every committed row below ``covered`` (all of them, once there is a vocabulary) is answered by the
+  bitmaps, and FTS5 only answers the rest (``store.sqlite_match``). That is also why FTS5 needs no
+  prefix index: a one-ideograph query is a frequent 1-gram here, or a rare character whose few bigrams
+  FTS5 merges quickly. The bitmaps are derived data: ``nianbao reindex`` rebuilds them with the rest.
 """
 
 from __future__ import annotations
@@ -32,14 +35,14 @@ import numpy as np
 from store import analysis
 
 MAX_N = 12  # longest n-gram with a bitmap; longer terms are answered by FTS5
-CHUNK_ROWS = 8192  # rowids per chunk: bounds the writer's memory (vocabulary × chunk bits) and the FTS5 tail
+CHUNK_ROWS = 8192  # rowids per chunk: the writer holds vocabulary × chunk_rows / 8 bytes per chunk it changes
 SAMPLE_REPORTS = 1000  # reports of the first chunk the vocabulary is learnt from
 MIN_DF_SHARE = 0.01  # an n-gram is frequent when at least this share of the sample contains it…
 MIN_DF = 3  # …and at least this many reports
 MAX_VOCAB = 40_000  # cap on frequent n-grams (the writer holds vocabulary × chunk_rows / 8 bytes)
 SEPARATOR = "\x00"  # joins a report's fields: not an ideograph, so no n-gram spans two fields
 
-# Texts of some rows, normalised and joined with SEPARATOR: how the store hands its documents to sealing.
+# Texts of some rows, normalised and joined with SEPARATOR: how the store hands stored documents over.
 TextsOf = Callable[[sqlite3.Connection, list[int]], list[str]]
 
 
@@ -60,7 +63,7 @@ def _ideograph_table() -> np.ndarray:
 _IS_IDEOGRAPH = _ideograph_table()
 
 
-_SET_BYTES = 64  # bytes (rows / 8) of pending bits set at a time: a boolean matrix of vocabulary × 512 rows
+_SET_BYTES = 64  # bytes (rows / 8) of a chunk's bits set at a time: a boolean matrix of vocabulary × 512 rows
 
 
 def _chars(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,6 +102,26 @@ def _find(level: np.ndarray, codes: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(level, codes)
     idx[idx == level.size] = 0
     return np.where(level[idx] == codes, idx, -1)
+
+
+def _set_bits(bits: np.ndarray, offsets: np.ndarray, ids: np.ndarray) -> None:
+    """Set the bit of each (row offset in the chunk, n-gram id) pair in a chunk's bits (little bit order).
+
+    The bytes the rows fall in are filled as a boolean matrix and packed at once (a batch is mostly
+    consecutive rows: a few MB, several times faster than ``np.bitwise_or.at`` on the bytes)."""
+    if not offsets.size:
+        return
+    first = int(offsets.min()) >> 3
+    span = (int(offsets.max()) >> 3) - first + 1
+    for start in range(0, span, _SET_BYTES):
+        width = min(_SET_BYTES, span - start)
+        base = (first + start) << 3
+        sel = (offsets >= base) & (offsets < base + (width << 3))
+        if not sel.any():
+            continue
+        present = np.zeros((bits.shape[0], width << 3), dtype=bool)
+        present[ids[sel], offsets[sel] - base] = True
+        bits[:, first + start : first + start + width] |= np.packbits(present, axis=1, bitorder="little")
 
 
 @dataclass(slots=True)
@@ -202,16 +225,9 @@ def _learn(texts: Sequence[str], min_df: int, max_n: int) -> Vocabulary:
     return Vocabulary(levels)
 
 
-@dataclass(slots=True)
-class _Pending:
-    """Bits of one unsealed chunk, accumulated by this process as it writes."""
-
-    bits: np.ndarray  # uint8 (vocabulary size, chunk_rows / 8), little bit order
-    seen: np.ndarray  # bool per row of the chunk: its bits here are current
-
-
 class ShingleIndex:
-    """The shingle tables of one store file: sealing (writer) and lookups (readers)."""
+    """The shingle tables of one store file: brought up to date by the writer in each write transaction,
+    read by searches."""
 
     def __init__(self, conn: sqlite3.Connection, chunk_rows: int = CHUNK_ROWS, min_df: int | None = None) -> None:
         if chunk_rows < 8 or chunk_rows % 8:
@@ -224,7 +240,12 @@ class ShingleIndex:
         self.chunk_rows = int(stored[0])  # fixed per file
         self.min_df = min_df
         self.vocab: Vocabulary | None = None
-        self._pending: dict[int, _Pending] = {}
+        # The writer's state. Bits of the chunks this transaction changed (vocabulary × chunk_rows / 8 bytes
+        # each), the rows it brought, and the last chunk as this process last stored it (reused while no
+        # other process writes: see ``forget_cached``).
+        self._work: dict[int, np.ndarray] = {}
+        self._touched: set[int] = set()
+        self._last: tuple[int, np.ndarray] | None = None
         self._load_vocab(conn)
 
     def _load_vocab(self, conn: sqlite3.Connection) -> None:
@@ -232,153 +253,122 @@ class ShingleIndex:
         self.vocab = Vocabulary.from_rows(rows) if rows else None
 
     @staticmethod
-    def sealed(conn: sqlite3.Connection) -> int:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'shingle_sealed'").fetchone()
+    def covered(conn: sqlite3.Connection) -> int:
+        """Rowids below this are answered by the bitmaps (0 until there is a vocabulary)."""
+        row = conn.execute("SELECT value FROM meta WHERE key = 'shingle_covered'").fetchone()
         return int(row[0]) if row else 0
 
-    def watermark(self, conn: sqlite3.Connection) -> int:
-        """Rowids below this are in sealed chunks."""
-        return self.sealed(conn) * self.chunk_rows
+    # -- writer (inside its write transaction) -----------------------------------------------------
 
-    # -- writer ------------------------------------------------------------------------------------
+    def forget_cached(self) -> None:
+        """Another process wrote: the bits this one kept of the last chunk may be stale."""
+        self._last = None
 
-    def forget_pending(self) -> None:
-        """Another process wrote: what this one accumulated may be stale (sealing recomputes it)."""
-        self._pending.clear()
+    def discard(self) -> None:
+        """The write transaction was rolled back."""
+        self._work.clear()
+        self._touched.clear()
+        self._last = None
 
-    def written(self, conn: sqlite3.Connection, rows: Sequence[tuple[int, str | None, Ngrams | None]]) -> None:
-        """Rows just written (inside the writer's transaction) with their new text (and its n-grams when
-        already found), or None when deleted."""
-        watermark = self.watermark(conn)
-        dirty = [(rowid,) for rowid, _, _ in rows if rowid < watermark]
-        if dirty:
-            conn.executemany("INSERT OR IGNORE INTO shingle_dirty (rowid) VALUES (?)", dirty)
-        fresh = [(rowid, text, ngrams) for rowid, text, ngrams in rows if rowid >= watermark]
-        if not fresh or self.vocab is None:
-            return
-        self._mark_current(np.array([rowid for rowid, _, _ in fresh], dtype=np.int64))
-        # N-grams found with another vocabulary, of a text not sent along: sealing reads these rows again.
+    def written(
+        self, conn: sqlite3.Connection, rows: Sequence[tuple[int, str | None, Ngrams | None]], texts_of: TextsOf
+    ) -> None:
+        """Rows just written with their new text (and its n-grams when already found: ``text`` may then be
+        empty), or None when deleted."""
+        if self.vocab is None:
+            self._load_vocab(conn)  # another process may have learnt it
+        if self.vocab is None or not rows:
+            return  # ``update`` reads every row from its document once there is a vocabulary
         digest = self.vocab.digest
-        stale = {r for r, t, n in fresh if t == "" and n is not None and n.vocabulary != digest}
-        if stale:
-            self._mark_unseen(np.array(sorted(stale), dtype=np.int64))
-        usable = [(r, t, n) for r, t, n in fresh if t is not None and r not in stale]
-        rowids, ids = self._pairs(usable)  # type: ignore[arg-type]
-        if rowids.size:
-            self._set_bits(rowids, ids)
-
-    def _chunks(self, rowids: np.ndarray) -> range:
-        return range(int(rowids.min()) // self.chunk_rows, int(rowids.max()) // self.chunk_rows + 1)
-
-    def _mark_current(self, rowids: np.ndarray) -> None:
-        """Rows whose pending bits are about to be current; a row written before has its old bits cleared."""
-        for chunk in self._chunks(rowids):
-            lo, pending = chunk * self.chunk_rows, self._pending_for(chunk * self.chunk_rows)
-            offsets = rowids[(rowids >= lo) & (rowids < lo + self.chunk_rows)] - lo
-            for offset in offsets[pending.seen[offsets]].tolist():  # rare: a rewrite in the open chunk
-                pending.bits[:, offset >> 3] &= ~np.uint8(1 << (offset & 7))
-            pending.seen[offsets] = True
-
-    def _mark_unseen(self, rowids: np.ndarray) -> None:
-        for chunk in self._chunks(rowids):
-            lo = chunk * self.chunk_rows
-            self._pending_for(lo).seen[rowids[(rowids >= lo) & (rowids < lo + self.chunk_rows)] - lo] = False
-
-    def _pairs(self, rows: list[tuple[int, str, Ngrams | None]]) -> tuple[np.ndarray, np.ndarray]:
-        """(rowid, n-gram id) pairs of the rows: found by the preparation process, or here."""
-        assert self.vocab is not None
-        digest = self.vocab.digest
-        known = [(r, n.ids) for r, _, n in rows if n is not None and n.vocabulary == digest]
-        todo = [(r, t) for r, t, n in rows if n is None or n.vocabulary != digest]
-        which, found = self.vocab.pairs([t for _, t in todo])
+        known = [(r, n.ids) for r, t, n in rows if t is not None and n is not None and n.vocabulary == digest]
+        todo = [(r, t) for r, t, n in rows if t is not None and (n is None or n.vocabulary != digest)]
+        unread = [r for r, t in todo if not t]  # n-grams found with another vocabulary, and no text sent along
+        texts = dict(zip(unread, texts_of(conn, unread), strict=True)) if unread else {}
+        which, found = self.vocab.pairs([t or texts[r] for r, t in todo])
         rowids = np.concatenate(
             [
                 np.repeat(np.array([r for r, _ in known], dtype=np.int64), [len(i) for _, i in known]),
                 np.array([r for r, _ in todo], dtype=np.int64)[which],
             ]
         )
-        return rowids, np.concatenate([*(i for _, i in known), found]).astype(np.int64)
-
-    def _set_bits(self, rowids: np.ndarray, ids: np.ndarray) -> None:
-        for chunk in self._chunks(rowids):
+        ids = np.concatenate([*(i for _, i in known), found]).astype(np.int64)
+        changed = np.array([r for r, _, _ in rows], dtype=np.int64)
+        for chunk in range(int(changed.min()) // self.chunk_rows, int(changed.max()) // self.chunk_rows + 1):
             lo = chunk * self.chunk_rows
-            inside = (rowids >= lo) & (rowids < lo + self.chunk_rows)
-            offset, gids = (rowids - lo, ids) if inside.all() else (rowids[inside] - lo, ids[inside])
-            bits = self._pending_for(lo).bits
-            # The bytes the rows fall in, as a boolean matrix packed at once (a batch is mostly consecutive
-            # rows: a few MB, several times faster than np.bitwise_or.at on the bytes).
-            first = int(offset.min()) >> 3
-            span = (int(offset.max()) >> 3) - first + 1
-            for start in range(0, span, _SET_BYTES):
-                width = min(_SET_BYTES, span - start)
-                base = (first + start) << 3
-                sel = (offset >= base) & (offset < base + (width << 3))
-                present = np.zeros((bits.shape[0], width << 3), dtype=bool)
-                present[gids[sel], offset[sel] - base] = True
-                bits[:, first + start : first + start + width] |= np.packbits(present, axis=1, bitorder="little")
+            inside = (changed >= lo) & (changed < lo + self.chunk_rows)
+            if not inside.any():
+                continue
+            bits = self._bits(conn, chunk)
+            cleared = np.zeros(self.chunk_rows, dtype=bool)  # old bits of rewritten and deleted rows go
+            cleared[changed[inside] - lo] = True
+            bits &= ~np.packbits(cleared, bitorder="little")
+            sel = (rowids >= lo) & (rowids < lo + self.chunk_rows)
+            _set_bits(bits, rowids[sel] - lo, ids[sel])
+        self._touched.update(changed.tolist())
 
-    def _pending_for(self, rowid: int) -> _Pending:
-        chunk = rowid // self.chunk_rows
-        pending = self._pending.get(chunk)
-        if pending is None:
-            assert self.vocab is not None
-            pending = _Pending(
-                np.zeros((self.vocab.size, self.chunk_rows >> 3), dtype=np.uint8),
-                np.zeros(self.chunk_rows, dtype=bool),
+    def update(self, conn: sqlite3.Connection, texts_of: TextsOf) -> None:
+        """Before the writer commits: store the chunks it changed, so the bitmaps cover every row."""
+        try:
+            last = conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0
+            if self.vocab is None:
+                self._load_vocab(conn)
+            if self.vocab is None:
+                if last < self.chunk_rows:
+                    return  # too few reports to learn a vocabulary from: FTS5 answers every query
+                first = [r for (r,) in conn.execute("SELECT rowid FROM reports WHERE rowid < ?", (self.chunk_rows,))]
+                self._learn(conn, first, texts_of)
+            covered = self.covered(conn)
+            # Rows no batch brought here (written before there was a vocabulary): from their documents.
+            missing = [
+                r
+                for (r,) in conn.execute("SELECT rowid FROM reports WHERE rowid >= ?", (covered,))
+                if r not in self._touched
+            ]
+            for start in range(0, len(missing), 500):
+                part = missing[start : start + 500]
+                self.written(conn, [(r, t, None) for r, t in zip(part, texts_of(conn, part), strict=True)], texts_of)
+            for chunk, bits in sorted(self._work.items()):
+                self._store(conn, chunk, bits)
+            if self._work:
+                chunk = max(self._work)
+                self._last = (chunk, self._work[chunk])
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('shingle_covered', ?)", (str(max(covered, last + 1)),)
             )
-            self._pending[chunk] = pending
-        return pending
+        finally:
+            self._work.clear()
+            self._touched.clear()
 
-    def seal_ready(self, conn: sqlite3.Connection, texts_of: TextsOf) -> int:
-        """Seal every chunk that has a row after it (call outside a transaction). Returns chunks sealed."""
-        done = 0
-        while True:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                chunk = self.sealed(conn)
-                last = conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0
-                if last < (chunk + 1) * self.chunk_rows:
-                    conn.execute("COMMIT")
-                    return done
-                self._seal(conn, chunk, texts_of)
-                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('shingle_sealed', ?)", (str(chunk + 1),))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            self._pending.pop(chunk, None)
-            done += 1
+    def _bits(self, conn: sqlite3.Connection, chunk: int) -> np.ndarray:
+        """The chunk's bits for this transaction to change: as this process last stored them, or as stored."""
+        bits = self._work.get(chunk)
+        if bits is None:
+            cached = self._last[1] if self._last is not None and self._last[0] == chunk else None
+            bits = self._work[chunk] = cached if cached is not None else self._load(conn, chunk)
+        return bits
 
-    def _seal(self, conn: sqlite3.Connection, chunk: int, texts_of: TextsOf) -> None:
-        lo, hi = chunk * self.chunk_rows, (chunk + 1) * self.chunk_rows
-        present = [r for (r,) in conn.execute("SELECT rowid FROM reports WHERE rowid >= ? AND rowid < ?", (lo, hi))]
-        if self.vocab is None:
-            self._load_vocab(conn)  # another process may have learnt it since we opened the file
-        if self.vocab is None:
-            self._learn(conn, present, texts_of)
+    def _load(self, conn: sqlite3.Connection, chunk: int) -> np.ndarray:
         assert self.vocab is not None
-        pending = self._pending.get(chunk)
-        missing = [r for r in present if pending is None or not pending.seen[r - lo]]
-        for start in range(0, len(missing), 500):  # rows this process did not write: from their documents
-            part = missing[start : start + 500]
-            self.written(conn, [(r, t, None) for r, t in zip(part, texts_of(conn, part), strict=True)])
-        pending = self._pending.get(chunk)
+        bits = np.zeros((self.vocab.size, self.chunk_rows >> 3), dtype=np.uint8)
+        sets = {
+            set_id: np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
+            for set_id, blob in conn.execute("SELECT id, bits FROM shingle_sets WHERE chunk = ?", (chunk,))
+        }
+        for ngram, set_id in conn.execute("SELECT ngram, set_id FROM shingle_map WHERE chunk = ?", (chunk,)):
+            bits[ngram] = sets[set_id]
+        return bits
+
+    def _store(self, conn: sqlite3.Connection, chunk: int, bits: np.ndarray) -> None:
         conn.execute("DELETE FROM shingle_sets WHERE chunk = ?", (chunk,))
         conn.execute("DELETE FROM shingle_map WHERE chunk = ?", (chunk,))
-        conn.execute("DELETE FROM shingle_dirty WHERE rowid >= ? AND rowid < ?", (lo, hi))
-        if pending is None:
-            return
-        used = np.flatnonzero(pending.bits.any(axis=1))
-        if not used.size:
-            return
         set_ids: dict[bytes, int] = {}  # n-grams in the same reports share one stored bitmap
         sets: list[tuple[int, int, bytes]] = []
         mapping: list[tuple[int, int, int]] = []
-        for ngram in used.tolist():
-            bits = pending.bits[ngram].tobytes()
-            set_id = set_ids.setdefault(bits, len(set_ids))
+        for ngram in np.flatnonzero(bits.any(axis=1)).tolist():
+            row = bits[ngram].tobytes()
+            set_id = set_ids.setdefault(row, len(set_ids))
             if set_id == len(sets):
-                sets.append((chunk, set_id, zlib.compress(bits, 1)))
+                sets.append((chunk, set_id, zlib.compress(row, 1)))
             mapping.append((ngram, chunk, set_id))
         conn.executemany("INSERT INTO shingle_sets (chunk, id, bits) VALUES (?, ?, ?)", sets)
         conn.executemany("INSERT INTO shingle_map (ngram, chunk, set_id) VALUES (?, ?, ?)", mapping)
@@ -397,7 +387,7 @@ class ShingleIndex:
     # -- readers -----------------------------------------------------------------------------------
 
     def ensure_vocab(self, conn: sqlite3.Connection) -> Vocabulary | None:
-        if self.vocab is None and self.sealed(conn):
+        if self.vocab is None and self.covered(conn):
             self._load_vocab(conn)
         return self.vocab
 
@@ -406,7 +396,7 @@ class ShingleIndex:
         return vocab.lookup(run) if vocab is not None else None
 
     def rowids(self, conn: sqlite3.Connection, ngram: int) -> np.ndarray:
-        """Rowids below the watermark whose reports contain the n-gram (dirty rows included: see ``dirty``)."""
+        """Rowids (below ``covered``) whose reports contain the n-gram."""
         rows = conn.execute(
             "SELECT m.chunk, s.bits FROM shingle_map m JOIN shingle_sets s ON s.chunk = m.chunk AND s.id = m.set_id"
             " WHERE m.ngram = ? ORDER BY m.chunk",
@@ -420,11 +410,6 @@ class ShingleIndex:
             bits[chunk * width : (chunk + 1) * width] = np.frombuffer(zlib.decompress(blob), dtype=np.uint8)
         return np.flatnonzero(np.unpackbits(bits, bitorder="little")).astype(np.int64, copy=False)
 
-    @staticmethod
-    def dirty(conn: sqlite3.Connection) -> np.ndarray:
-        ids = [r for (r,) in conn.execute("SELECT rowid FROM shingle_dirty ORDER BY rowid")]
-        return np.array(ids, dtype=np.int64)
-
 
 def create(conn: sqlite3.Connection) -> None:
     conn.executescript(
@@ -436,6 +421,6 @@ def create(conn: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS shingle_map (
             ngram INTEGER NOT NULL, chunk INTEGER NOT NULL, set_id INTEGER NOT NULL, PRIMARY KEY (ngram, chunk)
         ) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS shingle_dirty (rowid INTEGER PRIMARY KEY);
+        CREATE INDEX IF NOT EXISTS shingle_map_chunk ON shingle_map (chunk);
         """
     )

@@ -153,7 +153,7 @@ class SqliteStore:
             log.warning("%s", self._version_problem)
         self._identity = _file_identity(self.path)
         self._shingles = ShingleIndex(self._writer, *self._shingle_options)
-        self._last_generation: int | None = None  # after this process's last write (pending shingles are current)
+        self._last_generation: int | None = None  # after this process's last write (cached shingle bits are current)
 
     def _follow_replacement(self) -> None:
         """Reopen when another instance (``nianbao reindex`` while the service runs) swapped the file in:
@@ -269,11 +269,12 @@ class SqliteStore:
         return self._txn
 
     def _commit_open(self) -> None:
-        """Commit the open write transaction, if any, then seal the n-gram chunks it completed."""
+        """Commit the open write transaction, if any (with the n-gram bitmaps brought up to it)."""
         txn, conn = self._txn, self._writer
         if txn is None:
             return
         try:
+            self._shingles.update(conn, self._texts_of)
             generation = self._bump_generation(conn) if txn.written else None
             conn.execute("COMMIT")
         except BaseException:
@@ -284,7 +285,6 @@ class SqliteStore:
             self._last_generation = generation or self._last_generation
             if generation is not None:
                 self._patch_columns(generation, txn.written, [])
-            self._shingles.seal_ready(conn, self._texts_of)
         finally:
             self._write_lock.release()
 
@@ -293,7 +293,7 @@ class SqliteStore:
         try:
             with contextlib.suppress(sqlite3.Error):
                 self._writer.execute("ROLLBACK")
-            self._shingles.forget_pending()  # its bits may name rows that were not written
+            self._shingles.discard()
         finally:
             self._write_lock.release()
 
@@ -326,12 +326,12 @@ class SqliteStore:
             written.append((rowid, p.report, p.metrics))
             new_text.append((rowid, p.text, p.ngrams))
         stats.indexed += len(fresh)
-        self._shingles.written(conn, new_text)
+        self._shingles.written(conn, new_text, self._texts_of)
 
     def _check_other_writers(self, conn: sqlite3.Connection) -> None:
-        """Inside a write transaction: forget accumulated shingles if another process wrote since our last write."""
+        """Inside a write transaction: drop cached shingle bits if another process wrote since our last write."""
         if self._generation(conn) != self._last_generation:
-            self._shingles.forget_pending()
+            self._shingles.forget_cached()
 
     def _texts_of(self, conn: sqlite3.Connection, rowids: list[int]) -> list[str]:
         """Normalised searchable text of stored reports (sealing a chunk this process did not write all of)."""
@@ -433,12 +433,14 @@ class SqliteStore:
                     if row is not None:
                         self._remove(conn, row[0])
                         removed.append(row[0])
-                self._shingles.written(conn, [(rowid, None, None) for rowid in removed])
+                self._shingles.written(conn, [(rowid, None, None) for rowid in removed], self._texts_of)
+                self._shingles.update(conn, self._texts_of)
                 generation = self._bump_generation(conn) if removed else None
                 conn.execute("COMMIT")
                 self._last_generation = generation or self._last_generation
             except BaseException:
                 conn.execute("ROLLBACK")
+                self._shingles.discard()
                 raise
             if generation is not None:
                 self._patch_columns(generation, [], removed)

@@ -1,5 +1,5 @@
 """Shingle bitmaps (store.sqlite_shingles): the vocabulary and n-gram matching against brute force, and the
-store staying exact while chunks are sealed, rows rewritten or deleted, and other processes write."""
+store staying exact while rows are added, rewritten or deleted, and other processes write."""
 
 from __future__ import annotations
 
@@ -118,8 +118,9 @@ def test_frequent_terms_come_from_bitmaps_and_stay_exact_through_rewrites(tmp_pa
     docs = {d.id: d for d in make_docs(70, seed=1)}
     store.index(list(docs.values()))
     conn = store._reader()
-    assert store._shingles.sealed(conn) == 70 // 16
+    assert store._shingles.covered(conn) == 71  # every row (rowids 1..70)
     matcher = Matcher(conn, store._shingles, None)
+    assert not matcher.beyond  # FTS5 answers no frequent term
     first_chunk = [docs[f"d{i}"] for i in range(15)]  # rowids 1..15: the vocabulary's sample
     frequent = [q for q in QUERIES if sum(q in s.text for d in first_chunk for s in d.sections) >= 2]
     assert len(frequent) >= 4
@@ -127,42 +128,41 @@ def test_frequent_terms_come_from_bitmaps_and_stay_exact_through_rewrites(tmp_pa
     assert matcher._ngram(parse_q("依申请，公开")) is None  # two runs: FTS5
     assert_exact(store, docs)
 
-    # Rewrite reports in sealed chunks (their bits go stale: FTS5 answers them) and in the open tail.
+    # Rewrite reports in earlier chunks and in the last one: their old bits go, their new ones come.
     for report_id, text in [("d3", "全新文本无关内容"), ("d20", "只有依申请公开"), ("d69", "行政复议")]:
         docs[report_id].sections = [Section(key="overview", text=text)]
         store.index([docs[report_id]])
-    assert set(store._shingles.dirty(conn).tolist()) >= {4, 21}  # rowids of d3 and d20
     assert_exact(store, docs)
 
-    # Delete some, then add enough to seal more chunks: sealing clears the dirty rows of its chunk.
+    # Delete some, then add more (new chunks).
     store.delete(["d5", "d66"])
     del docs["d5"], docs["d66"]
     more = {d.id: d for d in make_docs(40, seed=2, prefix="e")}
     docs.update(more)
     store.index(list(more.values()))
-    assert store._shingles.sealed(conn) == (70 + 40) // 16
+    assert store._shingles.covered(conn) == 70 + 40 + 1
     assert_exact(store, docs)
     store.close()
 
 
-def test_sealing_after_a_restart_and_another_writer_recomputes_from_documents(tmp_path: Path):
+def test_bitmaps_stay_exact_after_a_restart_and_another_writer(tmp_path: Path):
     path = tmp_path / "i.sqlite3"
     first = make_docs(40, seed=3)
     a = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)
-    a.index(first[:20])  # seals chunk 0 (rowids 1..15) and learns the vocabulary
+    a.index(first[:20])  # learns the vocabulary (16 reports exist)
     b = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)
-    b.index(first[20:30])  # another process writes into the chunk `a` has pending bits for
-    a.index(first[30:])  # `a` must not seal chunk 1 from its stale pending bits
+    b.index(first[20:30])  # another process writes into the chunk `a` keeps bits of
+    a.index(first[30:])  # `a` must not build on its stale bits of that chunk
     a.close()
     b.close()
     reopened = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)
     docs = {d.id: d for d in first}
-    assert reopened._shingles.sealed(reopened._reader()) == 40 // 16
+    assert reopened._shingles.covered(reopened._reader()) == 41
     assert_exact(reopened, docs)
     extra = make_docs(20, seed=4, prefix="x")
-    reopened.index(extra)  # a restarted writer seals a chunk whose first rows it never saw
+    reopened.index(extra)  # a restarted writer adds to a chunk whose first rows it never saw
     docs.update({d.id: d for d in extra})
-    assert reopened._shingles.sealed(reopened._reader()) == 60 // 16
+    assert reopened._shingles.covered(reopened._reader()) == 61
     assert_exact(reopened, docs)
     reopened.close()
 
@@ -187,7 +187,7 @@ def test_preparation_in_helper_processes_writes_the_same_index(tmp_path: Path, m
     serial.index(docs)
     monkeypatch.setattr(sqlite_prepare, "BATCH_SIZE", 10)
     monkeypatch.setattr(sqlite_prepare, "IN_PROCESS_BATCHES", 2)  # then helpers take over
-    monkeypatch.setattr(sqlite_store, "COMMIT_ROWS", 20)  # chunks sealed (the vocabulary learnt) during the run
+    monkeypatch.setattr(sqlite_store, "COMMIT_ROWS", 20)  # the vocabulary is learnt during the run
     submitted = []
     real_submit = sqlite_prepare.ProcessPoolExecutor.submit
     monkeypatch.setattr(
@@ -210,21 +210,21 @@ def test_a_writer_opened_before_the_vocabulary_was_learnt_uses_the_stored_one(tm
     a = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)
     b = SqliteStore(path, shingle_chunk=16, shingle_min_df=2)  # opened while there is no vocabulary yet
     docs = make_docs(50, seed=11)
-    a.index(docs[:20])  # learns the vocabulary, seals chunk 0
+    a.index(docs[:20])  # learns the vocabulary
     learnt = a._shingles.vocab
     assert learnt is not None and b._shingles.vocab is None
     for d in docs[20:]:  # text the first chunk never had: a vocabulary learnt from chunk 1 would differ
         d.sections.append(Section(key="problems", text="新出现的短语甲乙丙"))
-    b.index(docs[20:])  # seals chunks 1 and 2 with the stored vocabulary, not one of its own
+    b.index(docs[20:])  # uses the stored vocabulary, not one of its own
     assert b._shingles.vocab is not None and b._shingles.vocab.digest == learnt.digest
     assert_exact(a, {d.id: d for d in docs})
     a.close()
     b.close()
 
 
-def test_ngrams_found_with_another_vocabulary_are_read_again_at_sealing(tmp_path: Path):
+def test_ngrams_found_with_another_vocabulary_are_read_again(tmp_path: Path):
     """A prepared batch whose n-grams belong to another vocabulary (and whose text was not sent along) is
-    not trusted: sealing recomputes those rows from their stored documents."""
+    not trusted: the writer reads those rows again from their stored documents."""
     from store import sqlite_prepare
     from store.base import IndexStats
 
@@ -237,7 +237,8 @@ def test_ngrams_found_with_another_vocabulary_are_read_again_at_sealing(tmp_path
         p.ngrams.vocabulary ^= 1  # as if found with a vocabulary this file does not have
     store._write(prepared, IndexStats())
     store._commit_open()
-    store.index(docs[40:])  # seals chunks 1 and 2, which hold the rows written above
-    assert store._shingles.sealed(store._reader()) == 60 // 16
+    assert_exact(store, {d.id: d for d in docs[:40]})
+    store.index(docs[40:])
+    assert store._shingles.covered(store._reader()) == 61
     assert_exact(store, {d.id: d for d in docs})
     store.close()
