@@ -133,7 +133,7 @@ def _shingle_stats(store: Any) -> dict[str, Any]:
     (mapped,) = conn.execute("SELECT count(*) FROM shingle_map").fetchone()
     return {
         "vocabulary": vocab.size if vocab is not None else 0,
-        "sealed_chunks": store._shingles.sealed(conn),
+        "covered_rows": max(0, store._shingles.covered(conn) - 1),  # rowids 1…n: all, once there is a vocabulary
         "stored_bitmaps": sets,
         "bitmap_bytes": bits,
         "ngram_chunk_rows": mapped,

@@ -54,7 +54,7 @@ def union(parts: list[np.ndarray]) -> np.ndarray:
         return parts[0]
     parts.sort(key=lambda p: int(p[0]))
     if all(int(a[-1]) < int(b[0]) for a, b in pairwise(parts)):
-        return np.concatenate(parts)  # disjoint ranges (the sealed rows, then the tail): already in order
+        return np.concatenate(parts)  # disjoint ranges (the covered rows, then the rest): already in order
     mask = np.zeros(max(int(p[-1]) for p in parts) + 1, dtype=bool)
     for p in parts:
         mask[p] = True

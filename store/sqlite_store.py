@@ -9,8 +9,9 @@ ranks come from FTS5 for a single term with few matches. Filters and multi-selec
 (``sqlite_columns``); only the returned page is decompressed and highlighted (``highlight``).
 
 Writing path: documents are prepared (``sqlite_prepare``: JSON, normalisation, token streams, n-grams;
-in helper processes on big runs) and written in batches by one writer thread, which also seals
-n-gram chunks. Tables: ``sqlite_schema``.
+in helper processes on big runs) and written by one writer thread in transactions that span batches
+on long streams (``COMMIT_ROWS``); before each commit it brings the n-gram bitmaps up to the rows it
+wrote. Tables: ``sqlite_schema``.
 """
 
 from __future__ import annotations
@@ -334,7 +335,7 @@ class SqliteStore:
             self._shingles.forget_cached()
 
     def _texts_of(self, conn: sqlite3.Connection, rowids: list[int]) -> list[str]:
-        """Normalised searchable text of stored reports (sealing a chunk this process did not write all of)."""
+        """Normalised searchable text of stored reports (for the n-gram bitmaps of rows it has no text of)."""
         marks = ", ".join("?" * len(rowids))
         blobs = dict(conn.execute(f"SELECT rowid, doc FROM docs WHERE rowid IN ({marks})", rowids).fetchall())
         return [SEPARATOR.join(normalized_fields(_decode(blobs[r]))) for r in rowids]
@@ -504,7 +505,7 @@ class SqliteStore:
         if cached is not None:
             self._matches.move_to_end(key)
             return cached
-        conn.execute("BEGIN")  # one snapshot for the shingle watermark, bitmaps and FTS5
+        conn.execute("BEGIN")  # one snapshot for the bitmaps and FTS5
         try:
             ids = Matcher(conn, self._shingles, scope).ids(tree)
             ranks = None

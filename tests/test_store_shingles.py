@@ -167,6 +167,19 @@ def test_bitmaps_stay_exact_after_a_restart_and_another_writer(tmp_path: Path):
     reopened.close()
 
 
+def test_rows_beyond_the_bitmaps_are_answered_by_fts5(tmp_path: Path):
+    """Committed rows are always covered, but a reader must not miss rows the bitmaps do not reach."""
+    store = SqliteStore(tmp_path / "i.sqlite3", shingle_chunk=16, shingle_min_df=2)
+    docs = {d.id: d for d in make_docs(50, seed=5)}
+    store.index(list(docs.values()))
+    with store._writer:  # as if rows from 30 on had no bits (chunks 2 and 3: rowids 32..50 have none)
+        store._writer.execute("UPDATE meta SET value = '30' WHERE key = 'shingle_covered'")
+        store._writer.execute("DELETE FROM shingle_map WHERE chunk >= 2")
+    assert Matcher(store._reader(), store._shingles, None).beyond
+    assert_exact(store, docs)
+    store.close()
+
+
 def test_ideograph_run_only_for_one_joined_run():
     assert ideograph_run("依申请 公开") == "依申请公开"  # space between ideographs is deleted
     assert ideograph_run("ＡＢ依申请") is None
