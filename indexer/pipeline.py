@@ -46,6 +46,7 @@ class IndexRunStats:
     insights: str = ""  # what the insights stage did (insights.refresh), "" when it did not run
     flags: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    rebuilt_because: str = ""  # why an incremental run rebuilt the whole index instead
 
     def describe(self) -> str:
         lines = [
@@ -53,6 +54,8 @@ class IndexRunStats:
             f" ({self.already_indexed} already indexed, {self.wrappers} attachment wrapper page(s),"
             f" {self.duplicates} duplicate attachment(s))",
         ]
+        if self.rebuilt_because:
+            lines.append(f"  rebuilt the whole index from the archive: {self.rebuilt_because}")
         if self.unreadable:
             lines.append(f"  {len(self.unreadable)} archived record(s) could not be read (left for the next run):")
             lines.extend(f"    {e}" for e in self.unreadable[:10])
@@ -201,6 +204,11 @@ def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool =
     stats = IndexRunStats()
     report = _print_progress if progress else None
     with Catalog(settings.catalog_path) as catalog, open_store(settings) as store:
+        outdated = store.outdated()
+        if outdated and not rebuild:  # written by another version: the archive has everything to rebuild it
+            log.warning("%s; rebuilding it from the archive", outdated)
+            stats.rebuilt_because = outdated
+            rebuild = True
         if rebuild:
             with store.rebuild() as fresh:
                 _write(fresh, catalog, _documents(catalog, settings, stats, only_new=False), stats, report)

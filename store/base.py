@@ -119,4 +119,7 @@ class Store(Protocol):
     def rebuild(self) -> AbstractContextManager[Store]:
         """A context giving a fresh, empty store that replaces this one atomically on success."""
 
+    def outdated(self) -> str | None:
+        """Why the index must be rebuilt before it can be written (made by another version), else None."""
+
     def close(self) -> None: ...

@@ -222,6 +222,9 @@ class ElasticStore:
         for hit in helpers.scan(self.client, index=self.target, query={"query": {"match_all": {}}}, size=500):
             yield es_mapping.document_of(hit["_source"])
 
+    def outdated(self) -> str | None:
+        return None  # no version of ours is kept with the index: a changed mapping is applied by `nianbao reindex`
+
     def count(self) -> int:
         return int(self._call(lambda: self.client.count(index=self.target))["count"])
 

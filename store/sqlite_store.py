@@ -447,6 +447,9 @@ class SqliteStore:
                 self._patch_columns(generation, [], removed)
         return len(removed)
 
+    def outdated(self) -> str | None:
+        return self._version_problem
+
     @contextlib.contextmanager
     def rebuild(self) -> Iterator[SqliteStore]:
         """Build into a new file next to this one; on success it atomically replaces this store's file."""

@@ -62,6 +62,22 @@ def test_reindex_rebuilds_the_same_store_from_the_archive_alone(pipeline: Settin
     assert after == before
 
 
+def test_an_index_written_by_another_version_is_rebuilt_by_the_next_run(pipeline: Settings) -> None:
+    import sqlite3
+
+    with open_store(pipeline) as store:
+        before = {d.id: d.to_dict() for d in store.iter_documents()}
+    with sqlite3.connect(pipeline.index_path) as conn:
+        conn.execute("UPDATE meta SET value = '0' WHERE key = 'schema'")
+    with open_store(pipeline) as store:
+        assert store.outdated()
+    stats = index_archive(pipeline)
+    assert "another version" in stats.rebuilt_because and "rebuilt the whole index" in stats.describe()
+    with open_store(pipeline) as store:
+        assert store.outdated() is None
+        assert {d.id: d.to_dict() for d in store.iter_documents()} == before
+
+
 def test_indexing_again_parses_nothing_new(pipeline: Settings) -> None:
     stats = index_archive(pipeline)
     assert stats.indexed == 0 and stats.already_indexed > 0
