@@ -10,8 +10,8 @@ bitmap, read in a millisecond or two.
 * **Vocabulary**: learnt once, at the first commit that finds ``chunk_rows`` reports, from a sample of
   them: the n-grams found in at least ``min_df`` of them (levelwise: an n-gram is a candidate only if its
   (n-1)-prefix is frequent). Level n is a sorted array of codes ``prefix_id * 2**16 + last character``
-  (every ideograph of the contract is in the BMP), so whole batches of texts are matched with one binary
-  search per level.
+  (every ideograph of the contract is in the BMP), so whole batches of texts are matched with one
+  vectorised hash look-up per level (``store.code_index``).
 * **Chunks**: rowids are cut into chunks of ``chunk_rows``; a chunk's bitmaps are stored deduplicated
   (n-grams found in the same reports share one bitmap).
 * **Current at every commit**: in each write transaction the writer sets the bits of the rows it writes
@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from store import analysis
+from store.code_index import CodeIndex
 
 MAX_N = 12  # longest n-gram with a bitmap; longer terms are answered by FTS5
 CHUNK_ROWS = 8192  # rowids per chunk: the writer holds vocabulary × chunk_rows / 8 bytes per chunk it changes
@@ -95,15 +96,6 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return values[np.concatenate(([True], values[1:] != values[:-1]))] if values.size else values
 
 
-def _find(level: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Index of each code in the sorted ``level``, or -1."""
-    if not level.size:
-        return np.full(len(codes), -1, dtype=np.int64)
-    idx = np.searchsorted(level, codes)
-    idx[idx == level.size] = 0
-    return np.where(level[idx] == codes, idx, -1)
-
-
 def _set_bits(bits: np.ndarray, offsets: np.ndarray, ids: np.ndarray) -> None:
     """Set the bit of each (row offset in the chunk, n-gram id) pair in a chunk's bits (little bit order).
 
@@ -137,10 +129,21 @@ class Vocabulary:
     levels: list[np.ndarray]  # levels[n - 1]: sorted int64 codes of the frequent n-grams
     offsets: np.ndarray = field(init=False)  # global id of each level's first n-gram
     digest: int = field(init=False)  # tells vocabularies apart (ids found with another are not used)
+    _indexes: list[CodeIndex] | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.offsets = np.concatenate([[0], np.cumsum([len(lv) for lv in self.levels])]).astype(np.int64)
         self.digest = zlib.crc32(b"".join(level.tobytes() + b"|" for level in self.levels))
+
+    def __reduce__(self) -> tuple[type[Vocabulary], tuple[list[np.ndarray]]]:
+        # Sent to a helper process with every batch: the levels alone (the look-up tables are rebuilt there).
+        return Vocabulary, (self.levels,)
+
+    def _find(self, n: int, codes: np.ndarray) -> np.ndarray:
+        """Local id in level ``n`` of each code, or -1."""
+        if self._indexes is None:
+            self._indexes = [CodeIndex(level) for level in self.levels]
+        return self._indexes[n - 1].find(codes)
 
     @property
     def size(self) -> int:
@@ -155,7 +158,7 @@ class Vocabulary:
             code = ord(ch) if n == 1 else local * 0x10000 + ord(ch)
             if code >= 0x10000 and n == 1:
                 return None
-            local = int(_find(self.levels[n - 1], np.array([code], dtype=np.int64))[0])
+            local = int(self._find(n, np.array([code], dtype=np.int64))[0])
             if local < 0:
                 return None
         return int(self.offsets[len(run) - 1] + local)
@@ -171,10 +174,10 @@ class Vocabulary:
         local = np.empty(0, dtype=np.int64)
         found_owner: list[np.ndarray] = []
         found_id: list[np.ndarray] = []
-        for n, level in enumerate(self.levels, 1):
+        for n in range(1, len(self.levels) + 1):
             if n > 1:
                 pos, codes = _extend(chars, ideograph, pos, local, n)
-            local = _find(level, codes)
+            local = self._find(n, codes)
             hit = local >= 0
             pos, local = pos[hit], local[hit]
             if not pos.size:
@@ -219,7 +222,7 @@ def _learn(texts: Sequence[str], min_df: int, max_n: int) -> Vocabulary:
         if not level.size:
             break
         levels.append(level)
-        local = _find(level, codes)
+        local = CodeIndex(level).find(codes)
         keep = local >= 0
         pos, local = pos[keep], local[keep]
     return Vocabulary(levels)
