@@ -132,11 +132,12 @@ def prepare_batch(batch: list[ReportDocument], vocab: Vocabulary | None = None) 
     if vocab is not None and prepared:
         # Each report's distinct n-gram ids (int32: smaller to send back, fewer bits for the writer to set).
         which, ids = vocab.pairs([p.text for p in prepared])
-        present = np.zeros((len(prepared), vocab.size), dtype=bool)  # (a few MB: cheaper than sorting pairs)
-        present[which, ids] = True
-        which, ids = np.nonzero(present)  # by report, then id
-        ids = ids.astype(np.int32)
-        bounds = np.searchsorted(which, np.arange(1, len(prepared)))
+        # Flat report × vocabulary flags (a few MB: cheaper than sorting pairs; 1-D: 2.5× faster than 2-D nonzero)
+        present = np.zeros(len(prepared) * vocab.size, dtype=bool)
+        present[which * vocab.size + ids] = True
+        flat = np.flatnonzero(present)  # by report, then id
+        bounds = np.searchsorted(flat, np.arange(1, len(prepared)) * vocab.size)
+        ids = (flat % vocab.size).astype(np.int32)
         for p, part in zip(prepared, np.split(ids, bounds), strict=True):
             p.ngrams = Ngrams(vocab.digest, part)
             p.text = ""  # only needed to find the n-grams
