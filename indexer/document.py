@@ -16,7 +16,7 @@ from typing import Any
 
 from indexer import catalogue
 
-PARSER_VERSION = "0.1.0"
+PARSER_VERSION = "0.2.0"  # 0.2.0: totals computed where table 三 prints no 总计 column (``computed``)
 
 # The six sections of the template, plus the five sub-items of 一、总体情况, as (key, Chinese name).
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -133,6 +133,9 @@ class ReportDocument:
     check_status: str = field(default="incomplete", metadata=_kw(choices=CHECK_STATUSES))
     warnings: list[Warning] = field(default_factory=list)
     flags: list[str] = field(default_factory=list, metadata=_kw())  # "pre2019", "needs_ocr", "parse_failed", …
+    # Metric keys nianbao computed rather than read: e.g. table 三's row totals when the report prints no 总计
+    # column (the sum of the six applicant columns); their columns.<row> checks are skipped, never "ok".
+    computed: list[str] = field(default_factory=list, metadata=_kw())
     provenance: Provenance = field(default_factory=Provenance)
     removed: bool = field(default=False, metadata=_kw())  # gone from its site; the archive keeps it
     last_seen: str | None = field(default=None, metadata={"search": "date"})

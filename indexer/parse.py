@@ -141,6 +141,7 @@ def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None
     _fill_agency_region(doc, extracted, region)
     result = read_tables(extracted.rows())
     doc.metrics = result.metrics
+    doc.computed = result.computed
     doc.warnings.extend(Warning(code, message) for code, message in result.warnings)
     if not result.found:
         if doc.year is not None and doc.year < 2019:
@@ -155,7 +156,9 @@ def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None
         doc.template = (
             result.template if result.template != "unknown" else ("2021" if (doc.year or 0) >= 2021 else "2019")
         )
-    doc.checks = run_checks(doc.metrics, doc.template)
+    if doc.computed:  # filterable and facetable (flags=computed_totals), e.g. to leave such reports out
+        doc.flags.append("computed_totals")
+    doc.checks = run_checks(doc.metrics, doc.template, set(doc.computed))
     doc.check_status = check_status(doc.checks)
     if doc.check_status == "failed":
         doc.flags.append("checks_failed")

@@ -154,7 +154,9 @@ class TableResult:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     template: str = "unknown"  # "2021", "2019" or "unknown" (no template table found)
     found: set[str] = field(default_factory=set)  # tables found: "active", "applications", "review"
-    blanks: dict[str, list[str]] = field(default_factory=dict)  # "自然人、其他" → rows of table 三 without them
+    read_rows: list[str] = field(default_factory=list)  # rows of table 三 read with values, in reading order
+    total_column: bool = True  # table 三 prints a 总计 column (assumed unless its layout shows none)
+    computed: list[str] = field(default_factory=list)  # metric keys computed by nianbao, not printed in the report
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append((code, message))
@@ -313,6 +315,7 @@ def read_tables(rows: list[list[str]]) -> TableResult:
         _read_flattened(fold_spaced(" ".join(stream.rows[app_start])), result)
     else:
         _read_cells(stream, app_start, app_end, result)
+    _compute_totals(result)
     _finish(result)
     return result
 
@@ -349,14 +352,10 @@ def _store_app_row(result: TableResult, key: str, values: dict[str, Value] | Non
         result.metrics[f"{key}.{col}"] = None
     if values is None:
         return
-    blank: list[str] = []
     for col in catalogue.APPLICANT_COLUMN_KEYS:
-        value = values.get(col)
-        result.metrics[f"{key}.{col}"] = value
-        if value is None:
-            blank.append(_COLUMN_NAMES[col])
-    if blank:  # reported once per set of columns, in _finish
-        result.blanks.setdefault("、".join(blank), []).append(_LABEL_NAMES.get(key, key))
+        result.metrics[f"{key}.{col}"] = values.get(col)
+    if key not in result.read_rows:  # its blank cells are reported in _finish, after totals are computed
+        result.read_rows.append(key)
 
 
 # Applicant column names as header cells print them (split words "商业 企业" are folded together first).
@@ -398,6 +397,16 @@ def header_grid(rows: list[list[str]]) -> dict[int, str]:
     if len(set(columns)) != len(columns):
         return {}
     return {c: key for key, (_r, c) in found.items()}
+
+
+def _no_total_column(layout: list[str], grid: dict[int, str], rows: list[list[str]]) -> bool:
+    """Table 三 has no 总计 column at all: its header names none, or (rows read by position) no row, header
+    or data, has a cell, even an empty one, past the 其他 column where 总计 would sit (a 总计 printed above
+    其他 with no cells under it). A printed 总计 column whose cells are blank is not this."""
+    if "total" not in layout:
+        return True
+    other = [c for c, key in grid.items() if key == "other"]
+    return bool(other) and all(len(row) <= other[0] + 1 for row in rows)
 
 
 def _starts_under_first_column(rec: Record, grid: dict[int, str]) -> bool:
@@ -481,15 +490,19 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
     widths = [len(_trim(rec.cells or [], 7)) for _, rec in records]
     if grid and not any(_starts_under_first_column(rec, grid) for _, rec in records):
         grid = {}  # the header is not on the data's grid (its label columns were dropped): positions mean nothing
+    by_position = grid if 7 not in widths else {}
+    result.total_column = not _no_total_column(layout, by_position, stream.rows[header_start : app_end + 1])
     if grid and 7 not in widths:
-        named = "、".join(_COLUMN_NAMES[k] for k in catalogue.APPLICANT_COLUMN_KEYS if k in grid.values())
+        shown = {k for k in grid.values() if k != "total" or result.total_column}  # no cells under 总计: not read
+        named = "、".join(_COLUMN_NAMES[k] for k in catalogue.APPLICANT_COLUMN_KEYS if k in shown)
         result.warn("missing_column", f"表三 rows are read by their position under the header ({named})")
     elif len(layout) == 7 and 6 in widths and 7 not in widths:
         layout = [*layout[:5], "?"]
         result.warn("missing_column", "表三 has six applicant columns but names seven; 其他 and 总计 are not read")
     elif len(layout) == 6:
         missing = "其他" if "other" not in layout else "总计"
-        result.warn("missing_column", f"表三 has no {missing} column; its values are not given")
+        not_given = "; its values are not given" if missing == "其他" else ""  # totals: see _compute_totals
+        result.warn("missing_column", f"表三 has no {missing} column{not_given}")
     assigned = {key: _app_values(rec, layout, grid, key, result) for key, rec in records}
     for key in keys:
         _store_app_row(result, key, assigned.get(key))
@@ -601,6 +614,7 @@ def _read_flattened(text: str, result: TableResult) -> None:
     result.found.add("applications")
     header = text[header_at:app_at] if header_at >= 0 else ""
     layout = _layout(header)
+    result.total_column = "total" in layout
     columns = [INT] * len(layout)
     accept = sums_to_last if layout[-1] == "total" else None
     keys = application_rows(template)
@@ -739,10 +753,37 @@ def _read_active_flat(text: str, template: str, result: TableResult, narrative: 
 
 
 # -- completion ----------------------------------------------------------------------------------------
+_APPLICANTS = [col for col in catalogue.APPLICANT_COLUMN_KEYS if col != "total"]
+
+
+def _compute_totals(result: TableResult) -> None:
+    """Table 三 printed without a 总计 column: a row's total is the sum of its six applicant columns, when all
+    six were read. Listed in ``computed`` and warned, so it is never taken for a printed (and checked) total."""
+    if result.total_column or "applications" not in result.found:
+        return
+    rows = application_rows(result.template if result.template != "unknown" else "2021")
+    if any(result.metrics.get(f"{row}.total") is not None for row in rows):
+        return  # a row gave a 总计 after all: the layout was misread, so nothing is computed
+    done: list[str] = []
+    for row in rows:
+        parts = [result.metrics.get(f"{row}.{col}") for col in _APPLICANTS]
+        if any(p is None for p in parts):
+            continue
+        result.metrics[f"{row}.total"] = sum(p for p in parts if p is not None)
+        result.computed.append(f"{row}.total")
+        done.append(_LABEL_NAMES.get(row, row))
+    if done:
+        result.warn(
+            "computed_total",
+            f"表三未列总计栏，以下 {len(done)} 行的总计由 nianbao 按六个申请人列相加得出，非报告原文 / "
+            f"table 三 has no 总计 column: the totals of {len(done)} row(s) are computed as the sum of the six "
+            f"applicant columns, not printed in the report: {'; '.join(done)}",
+        )
+
+
 def _finish(result: TableResult) -> None:
     """Drop bookkeeping keys, add every catalogue metric (None when not given) and the derived subtotals."""
-    for columns, rows in result.blanks.items():
-        result.warn("missing_value", f"表三 {columns} not given in {len(rows)} row(s): {'; '.join(rows)}")
+    _warn_blanks(result)
     for key in [k for k in result.metrics if k.endswith("._seen")]:
         del result.metrics[key]
     template = result.template
@@ -766,6 +807,21 @@ def _finish(result: TableResult) -> None:
             parts = [result.metrics.get(f"outcomes.{cat}.{item}.{col}") for item, _ in items]
             total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
             result.metrics[f"outcomes.{cat}.total.{col}"] = total
+            if total is not None and any(f"outcomes.{cat}.{item}.{col}" in result.computed for item, _ in items):
+                result.computed.append(f"outcomes.{cat}.total.{col}")  # a sum of computed totals is computed too
     for key in list(result.metrics):
         if not catalogue.is_metric(key):
             del result.metrics[key]
+    computed = set(result.computed)
+    result.computed = [m.key for m in catalogue.metrics() if m.key in computed]
+
+
+def _warn_blanks(result: TableResult) -> None:
+    """One warning per set of table-三 columns left blank, naming the rows (computed totals are not blank)."""
+    blanks: dict[str, list[str]] = {}
+    for key in result.read_rows:
+        blank = [name for col, name in catalogue.APPLICANT_COLUMNS if result.metrics.get(f"{key}.{col}") is None]
+        if blank:
+            blanks.setdefault("、".join(blank), []).append(_LABEL_NAMES.get(key, key))
+    for columns, rows in blanks.items():
+        result.warn("missing_value", f"表三 {columns} not given in {len(rows)} row(s): {'; '.join(rows)}")

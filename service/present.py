@@ -163,6 +163,7 @@ GROUP_HEADINGS: dict[str, str] = {"outcomes.disclosed": "三、本年度办理�
 
 def metric_tables(doc: ReportDocument) -> list[dict[str, Any]]:
     failed = failed_metric_keys(doc.checks)
+    computed = set(doc.computed)
     tables = []
     for table, table_label in catalogue.TABLE_LABELS.items():
         # Rows in catalogue order, each with its shown columns; consecutive rows sharing columns share a block.
@@ -195,6 +196,7 @@ def metric_tables(doc: ReportDocument) -> list[dict[str, Any]]:
                             "value": doc.metrics.get(m.key),
                             "failed": m.key in failed,
                             "derived": m.derived,
+                            "computed": m.key in computed,
                         }
                         for m in ms
                     ],

@@ -205,6 +205,9 @@ class CellSchema(Schema):
     value = fields.Float(allow_none=True)
     failed = fields.Boolean(required=True, metadata={"description": "part of a failed accounting check"})
     derived = fields.Boolean(metadata={"description": "a subtotal computed from other cells, not in the report"})
+    computed = fields.Boolean(
+        metadata={"description": "a 总计 the report does not print, computed as the sum of the applicant columns"}
+    )
 
 
 class TableColumnSchema(Schema):

@@ -108,6 +108,16 @@ def application_rows() -> list[list[str]]:
     return rows
 
 
+def application_rows_without_total() -> list[list[str]]:
+    """Table 三 as some reports print it: the six applicant columns and no 总计 column."""
+    rows = [
+        ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "申请人情况", "", "", "", "", ""],
+        ["", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"],
+    ]
+    rows += [[label, *map(str, values[:6])] for _key, label, values in APP_ROWS]
+    return rows
+
+
 def review_rows() -> list[list[str]]:
     head = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
     return [
@@ -117,8 +127,8 @@ def review_rows() -> list[list[str]]:
     ]
 
 
-def text_report(sep: str = "\t") -> str:
-    """The report as plain text with delimited tables ("\\t" or markdown pipes)."""
+def text_report(sep: str = "\t", applications: list[list[str]] | None = None) -> str:
+    """The report as plain text with delimited tables ("\\t" or markdown pipes); table 三 may be replaced."""
 
     def table(rows: list[list[str]]) -> str:
         if sep == "|":
@@ -137,7 +147,7 @@ def text_report(sep: str = "\t") -> str:
             "二、主动公开政府信息情况",
             table(active_rows()),
             "三、收到和处理政府信息公开申请情况",
-            table(application_rows()),
+            table(applications or application_rows()),
             "四、政府信息公开行政复议、行政诉讼情况",
             table(review_rows()),
             "五、存在的主要问题及改进情况",

@@ -351,3 +351,129 @@ def test_long_number_like_runs_do_not_backtrack() -> None:
     doc = parse_bytes(text.encode(), url="x.txt")
     assert doc.metrics["active.licensing.decisions"] is None
     assert doc.metrics["applications.new.total"] == 19
+
+
+# -- table 三 without a 总计 column ------------------------------------------------------------------------
+# The 总计 column the builder writes by hand (then leaves out of the table): what the sums must come to.
+PRINTED_TOTALS = {key: values[-1] for key, _label, values in b.APP_ROWS}
+SUBTOTALS = {"withheld": 2, "unavailable": 5, "not_processed": 1, "other": 2}  # by hand from the builder's rows
+
+
+def _without_total(blank: tuple[str, int] | None = None) -> bytes:
+    """The builder's report with table 三 printed without 总计; ``blank`` = (row, column index) left empty."""
+    rows = b.application_rows_without_total()
+    if blank is not None:
+        label = next(lbl for key, lbl, _values in b.APP_ROWS if key == blank[0])
+        row = next(r for r in rows if r[0] == label)
+        row[1 + blank[1]] = "—"
+    return b.text_report(applications=rows).encode()
+
+
+@pytest.mark.parametrize("sep", ["\t", "|"])
+def test_totals_without_a_total_column_are_computed_and_said_so(sep: str) -> None:
+    doc = parse_bytes(b.text_report(sep, b.application_rows_without_total()).encode(), url="six.txt")
+    for row, total in PRINTED_TOTALS.items():
+        assert doc.metrics[f"{row}.total"] == total, row
+    assert (doc.metrics["applications.new.total"], doc.metrics["outcomes.total.total"]) == (19, 20)
+    assert doc.metrics["applications.new.natural_person"] == 12 and doc.metrics["applications.new.other"] == 1
+    for cat, total in SUBTOTALS.items():
+        assert doc.metrics[f"outcomes.{cat}.total.total"] == total, cat
+    rows = [key for key, _label, _values in b.APP_ROWS]
+    subtotals = [f"outcomes.{cat}.total.total" for cat in SUBTOTALS]
+    assert sorted(doc.computed) == sorted([f"{row}.total" for row in rows] + subtotals)
+    assert not [k for k in doc.computed if not k.endswith(".total")]
+    checks = {c.name: c for c in doc.checks}
+    for row in rows:  # trivially true, so not claimed as checked
+        assert checks[f"columns.{row}"].status == "skipped", row
+        assert "报告未列总计" in checks[f"columns.{row}"].message
+    # The other identities hold on the computed totals, and are checked.
+    assert checks["balance.total"].status == "ok" and checks["balance.total"].expected == 22
+    assert checks["outcomes.total"].status == "ok" and checks["outcomes.natural_person"].status == "ok"
+    assert doc.check_status == "incomplete"  # columns.applications.new is a main check: skipped, never "ok"
+    assert [w.code for w in doc.warnings].count("computed_total") == 1
+    assert not any(w.code == "missing_value" and "总计" in w.message for w in doc.warnings)
+    assert "computed_totals" in doc.flags  # so a search can leave such reports out, or facet on them
+
+
+def test_total_not_computed_for_a_row_with_a_blank_applicant_cell() -> None:
+    doc = parse_bytes(_without_total(("outcomes.unavailable.not_held", 1)), url="six.txt")
+    assert doc.metrics["outcomes.unavailable.not_held.commercial"] is None
+    assert doc.metrics["outcomes.unavailable.not_held.total"] is None
+    assert doc.metrics["outcomes.unavailable.total.total"] is None  # the subtotal follows its items
+    assert doc.metrics["outcomes.withheld.total.total"] == 2
+    assert "outcomes.unavailable.not_held.total" not in doc.computed
+    assert "outcomes.unavailable.total.total" not in doc.computed
+    assert {"applications.new.total", "outcomes.withheld.total.total"} <= set(doc.computed)
+    checks = {c.name: c for c in doc.checks}
+    assert checks["columns.outcomes.unavailable.not_held"].status == "skipped"
+    assert "缺少数据" in checks["columns.outcomes.unavailable.not_held"].message
+    assert checks["outcomes.total"].status == "skipped"
+
+
+def test_flattened_table_without_a_total_column() -> None:
+    header = FLAT_HEADER.replace("总计", "")
+    runs = {key: " ".join(map(str, values[:6])) for key, _label, values in b.APP_ROWS}
+    text = "x" * 300 + header + "".join(label + runs[key] for key, label, _ in b.APP_ROWS)
+    result = read_tables([[text]])
+    assert result.metrics["applications.new.total"] == 19
+    assert result.metrics["outcomes.total.total"] == 20
+    assert "applications.new.total" in result.computed
+    assert any(code == "computed_total" for code, _ in result.warnings)
+
+
+@pytest.mark.parametrize("blank", ["", "—", "/"])
+def test_printed_total_column_with_a_blank_cell_is_not_computed(blank: str) -> None:
+    rows = b.application_rows()
+    rows[2] = [*rows[2][:-1], blank]  # 一、本年新收: the 总计 cell left blank
+    doc = parse_bytes(b.text_report(applications=rows).encode(), url="blank.txt")
+    assert doc.metrics["applications.new.natural_person"] == 12
+    assert doc.metrics["applications.new.total"] is None
+    assert doc.metrics["applications.carried_over.total"] == 3  # printed, read as ever
+    assert doc.computed == []
+    assert not any(w.code == "computed_total" for w in doc.warnings)
+    assert "computed_totals" not in doc.flags
+    checks = {c.name: c for c in doc.checks}
+    assert checks["columns.applications.new"].status == "skipped"
+    assert "缺少数据" in checks["columns.applications.new"].message
+
+
+def test_computed_totals_skip_only_their_row_identity() -> None:
+    metrics = dict(b.expected_metrics())
+    checks = {c.name: c for c in run_checks(metrics, "2021", {"applications.new.total"})}
+    assert checks["columns.applications.new"].status == "skipped"
+    assert checks["columns.applications.carried_over"].status == "ok"
+    assert checks["balance.total"].status == "ok"
+    assert check_status(list(checks.values())) == "incomplete"
+    assert check_status(run_checks(metrics, "2021")) == "ok"  # the default: nothing computed
+
+
+@pytest.mark.parametrize("blank", ["", "—"])
+def test_printed_total_column_left_blank_throughout_is_not_computed(blank: str) -> None:
+    # The header gives 总计 a column of its own; a text dump drops empty trailing cells, "—" keeps them.
+    rows = b.application_rows()
+    rows[2:] = [[*row[:-1], blank] for row in rows[2:]]
+    doc = parse_bytes(b.text_report(applications=rows).encode(), url="blank.txt")
+    assert doc.metrics["applications.new.other"] == 1
+    assert doc.metrics["applications.new.total"] is None and doc.metrics["outcomes.total.total"] is None
+    assert doc.computed == []
+
+
+def test_total_printed_above_other_with_no_cells_under_it_is_computed() -> None:
+    # Seed 004's header on a synthetic table: 总计 in the upper row over 其他's column, six values per row.
+    rows = b.application_rows_without_total()
+    rows[1:2] = [
+        ["", "自然人", "法人或其他组织", "", "", "", "总计"],
+        ["", "", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他"],
+    ]
+    doc = parse_bytes(b.text_report(applications=rows).encode(), url="shifted.txt")
+    assert doc.metrics["applications.new.other"] == 1
+    assert doc.metrics["applications.new.total"] == 19 and doc.metrics["outcomes.disclosed.total"] == 9
+    assert "outcomes.disclosed.total" in doc.computed
+
+
+def test_rows_with_seven_values_under_a_six_column_header_keep_their_printed_totals() -> None:
+    rows = b.application_rows_without_total()[:2] + b.application_rows()[2:]  # the header lost 总计, not the rows
+    doc = parse_bytes(b.text_report(applications=rows).encode(), url="header.txt")
+    assert doc.metrics["applications.new.total"] == 19
+    assert doc.computed == []
+    assert {c.name: c.status for c in doc.checks}["columns.applications.new"] == "ok"

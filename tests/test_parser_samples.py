@@ -105,6 +105,11 @@ def test_document_fields(parsed) -> None:
     assert ReportSchema().validate(doc.to_dict()) == {}
     failed = sorted(c.name for c in doc.checks if c.status == "failed")
     assert failed == sorted(exp.get("failed_checks", []))
+    # Totals nianbao computed (no 总计 column printed) are listed, and their row identity is not claimed as checked.
+    assert doc.computed == exp.get("computed", [])
+    checks = {c.name: c.status for c in doc.checks}
+    rows = [key.removesuffix(".total") for key in doc.computed if not catalogue.get(key).derived]
+    assert all(checks[f"columns.{row}"] == "skipped" for row in rows)
 
 
 def test_missing_numbers_are_warned(parsed) -> None:

@@ -534,3 +534,24 @@ def test_csv_with_every_metric(client, docs):
     for row in rows[1:]:
         doc = by_id[row[0]]
         assert sum(1 for cell in row[11:] if cell != "") == sum(1 for v in doc.metrics.values() if v is not None)
+
+
+def test_report_json_lists_computed_totals(tmp_path):
+    from indexer.parse import parse_bytes
+    from tests import parser_builders as b
+
+    text = b.text_report(applications=b.application_rows_without_total())
+    doc = parse_bytes(text.encode(), url="http://127.0.0.1:9/gk/six.html", region="河南省/三门峡市/卢氏县")
+    st = make_store(tmp_path / "index.sqlite3", [doc])
+    try:
+        api = create_app(make_settings(tmp_path, rate_limit_per_minute=0), store=st).test_client()
+        body = api.get(f"/api/v1/reports/{doc.id}").get_json()
+    finally:
+        st.close()
+    assert "applications.new.total" in body["computed"] and body["computed"] == doc.computed
+    assert body["metrics"]["applications.new.total"] == 19
+    cells = {c["metric"]: c for t in body["tables"] for bl in t["blocks"] for r in bl["rows"] for c in r["cells"]}
+    assert cells["applications.new.total"]["computed"] is True
+    assert cells["applications.new.natural_person"]["computed"] is False
+    checks = {c["name"]: c["status"] for c in body["checks"]}
+    assert checks["columns.applications.new"] == "skipped" and body["check_status"] == "incomplete"

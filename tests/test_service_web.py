@@ -218,3 +218,25 @@ def test_metric_bucket_facet_narrows_by_number_of_applications(client, docs):
     assert facet_link(narrowed, key, "1–9") is None  # empty buckets are not offered
     cleared = page(client, facet_link(narrowed, key, "10–99")["href"])
     assert cleared.select_one("#total").text == str(len(docs))
+
+
+def test_report_page_marks_totals_computed_for_a_table_without_total(tmp_path):
+    from indexer.parse import parse_bytes
+    from tests import parser_builders as b
+
+    text = b.text_report(applications=b.application_rows_without_total())
+    doc = parse_bytes(text.encode(), url="http://127.0.0.1:9/gk/six.html", region="河南省/三门峡市/卢氏县")
+    store = make_store(tmp_path / "index.sqlite3", [doc])
+    try:
+        client = create_app(make_settings(tmp_path, rate_limit_per_minute=0), store=store).test_client()
+        soup = page(client, f"/reports/{doc.id}")
+    finally:
+        store.close()
+    cells = {td["data-metric"]: td for td in soup.select("td[data-metric]")}
+    marked = {k for k, td in cells.items() if "computed" in td.get("class", [])}
+    assert "applications.new.total" in marked and "outcomes.disclosed.total" in marked
+    assert marked == set(doc.computed)
+    assert cells["applications.new.total"].text == "19"
+    assert "由各申请人列相加得出（报告未列总计）" in cells["applications.new.total"]["title"]
+    assert "报告未列总计" not in cells["applications.new.natural_person"]["title"]
+    assert "computed_total" in soup.select_one("#warnings").text
