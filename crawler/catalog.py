@@ -80,7 +80,8 @@ CREATE INDEX IF NOT EXISTS failures_run ON failures(run_id);
 CREATE TABLE IF NOT EXISTS indexed (
     digest TEXT PRIMARY KEY,
     report_id TEXT NOT NULL,
-    indexed_at TEXT NOT NULL
+    indexed_at TEXT NOT NULL,
+    parser TEXT NOT NULL DEFAULT ''  -- version of the parser that read it ('' before versions were kept)
 );
 """
 
@@ -158,6 +159,8 @@ class Catalog:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        if "parser" not in {row[1] for row in self._db.execute("PRAGMA table_info(indexed)")}:
+            self._db.execute("ALTER TABLE indexed ADD COLUMN parser TEXT NOT NULL DEFAULT ''")
         self._depth = 0
 
     # -- lifecycle -----------------------------------------------------------------------------------------
@@ -228,21 +231,31 @@ class Catalog:
             raise ArchiveError(f"capture {capture.id}: archived digest {record.digest} != catalog {capture.digest}")
         return record.payload
 
-    def mark_indexed(self, digest: str, report_id: str) -> None:
+    def mark_indexed(self, digest: str, report_id: str, parser: str) -> None:
+        """Record that the payload ``digest`` was parsed (by parser version ``parser``) and indexed as
+        ``report_id`` (or a marker such as "wrapper" when it is not a report itself)."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO indexed(digest, report_id, indexed_at) VALUES (?, ?, ?) "
-                "ON CONFLICT(digest) DO UPDATE SET report_id = excluded.report_id, indexed_at = excluded.indexed_at",
-                (digest, report_id, utcnow()),
+                "INSERT INTO indexed(digest, report_id, indexed_at, parser) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(digest) DO UPDATE SET report_id = excluded.report_id, indexed_at = excluded.indexed_at,"
+                " parser = excluded.parser",
+                (digest, report_id, utcnow(), parser),
             )
 
     def is_indexed(self, digest: str) -> bool:
         return bool(self._q("SELECT 1 FROM indexed WHERE digest = ?", (digest,)))
 
-    def clear_indexed(self) -> None:
-        """Forget what was indexed (for a full reindex)."""
+    def parsers_indexed(self) -> dict[str, int]:
+        """How many indexed payloads each parser version read ('' for those from before versions were kept)."""
+        return {row[0]: int(row[1]) for row in self._q("SELECT parser, COUNT(*) FROM indexed GROUP BY parser")}
+
+    def keep_indexed_only(self, digests: set[str]) -> int:
+        """After a full rebuild: forget every other payload as indexed (it is not in the new index, e.g. its
+        archived record could not be read), so the next run tries it again. Returns how many were forgotten."""
         with self._lock:
-            self._db.execute("DELETE FROM indexed")
+            stale = [(d,) for (d,) in self._db.execute("SELECT digest FROM indexed") if d not in digests]
+            self._db.executemany("DELETE FROM indexed WHERE digest = ?", stale)
+        return len(stale)
 
     def captures_of(self, url: str) -> list[Capture]:
         return [_capture(r) for r in self._q(f"SELECT {_CAPTURE_COLS} FROM captures WHERE url = ? ORDER BY id", (url,))]

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from indexer.document import ReportDocument
+from indexer.document import PARSER_VERSION, ReportDocument
 
 if TYPE_CHECKING:
     from crawler.catalog import Capture, Catalog
@@ -47,6 +47,7 @@ class IndexRunStats:
     flags: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
     rebuilt_because: str = ""  # why an incremental run rebuilt the whole index instead
+    marked: set[str] = field(default_factory=set, repr=False)  # payload digests this run recorded as indexed
 
     def describe(self) -> str:
         lines = [
@@ -147,7 +148,7 @@ def _documents(
         if children and not _has_tables(doc):
             # The page only wraps the report: index the attachment(s) under the page's title.
             stats.wrappers += 1
-            catalog.mark_indexed(cap.digest, WRAPPER)
+            _mark(catalog, cap.digest, WRAPPER, stats)
             for child in children:
                 stats.captures += 1
                 if not pending(child):
@@ -157,10 +158,24 @@ def _documents(
             continue
         if not is_report(doc):
             stats.not_reports.append(cap.url)
-            catalog.mark_indexed(cap.digest, NOT_A_REPORT)
+            _mark(catalog, cap.digest, NOT_A_REPORT, stats)
             continue
         stats.duplicates += len(children)
         yield doc, cap
+
+
+def _mark(catalog: Catalog, digest: str, report_id: str, stats: IndexRunStats) -> None:
+    catalog.mark_indexed(digest, report_id, PARSER_VERSION)
+    stats.marked.add(digest)
+
+
+def _parsed_by_another_parser(catalog: Catalog) -> str:
+    """Why the index no longer says what this parser reads from the archive ("" when it does)."""
+    others = {version: n for version, n in catalog.parsers_indexed().items() if version != PARSER_VERSION}
+    if not others:
+        return ""
+    described = ", ".join(f"{n} by {version or 'a version before 0.2.0'}" for version, n in sorted(others.items()))
+    return f"archived reports were parsed by an earlier parser ({described}); this is parser {PARSER_VERSION}"
 
 
 def _write(
@@ -180,7 +195,7 @@ def _write(
         stats.errors.extend(result.errors)
         if not result.failed:
             for doc, cap in batch:
-                catalog.mark_indexed(cap.digest, doc.id)
+                _mark(catalog, cap.digest, doc.id, stats)
         stats.indexed += len(batch) - result.failed
         batch.clear()
         if progress:
@@ -204,15 +219,18 @@ def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool =
     stats = IndexRunStats()
     report = _print_progress if progress else None
     with Catalog(settings.catalog_path) as catalog, open_store(settings) as store:
-        outdated = store.outdated()
-        if outdated and not rebuild:  # written by another version: the archive has everything to rebuild it
-            log.warning("%s; rebuilding it from the archive", outdated)
+        # Written by another version of the store, or read by another parser: the archive has everything
+        # to derive the index again.
+        outdated = store.outdated() or _parsed_by_another_parser(catalog)
+        if outdated and not rebuild:
+            log.warning("%s; rebuilding the index from the archive", outdated)
             stats.rebuilt_because = outdated
             rebuild = True
         if rebuild:
             with store.rebuild() as fresh:
                 _write(fresh, catalog, _documents(catalog, settings, stats, only_new=False), stats, report)
                 _refresh_insights(fresh, stats)  # before the swap: the new index goes live complete
+            catalog.keep_indexed_only(stats.marked)  # the rest is not in the new index: tried again next run
         else:
             _write(store, catalog, _documents(catalog, settings, stats, only_new=True), stats, report)
             if stats.indexed:  # derived across reports: only new reports can change it

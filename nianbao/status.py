@@ -16,6 +16,9 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     if settings.catalog_path.exists():
         with Catalog(settings.catalog_path) as catalog:
             status.update({f"archive.{k}": v for k, v in catalog.stats().items()})
+            # Reports read by another parser version are parsed again by the next `nianbao index`.
+            for version, n in sorted(catalog.parsers_indexed().items()):
+                status[f"archive.parsed_by.{version or 'unversioned'}"] = n
     else:
         status["archive"] = "empty (run `nianbao crawl`)"
     with open_store(settings) as store:

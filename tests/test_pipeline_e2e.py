@@ -11,7 +11,7 @@ import pytest
 from crawler.catalog import Catalog
 from crawler.run import crawl
 from demo.site import DemoSite, expected_reports
-from indexer.document import report_id
+from indexer.document import PARSER_VERSION, report_id
 from indexer.pipeline import index_archive
 from nianbao.demo_run import DEMO_COLUMN
 from nianbao.settings import Settings, load_settings
@@ -76,6 +76,29 @@ def test_an_index_written_by_another_version_is_rebuilt_by_the_next_run(pipeline
     with open_store(pipeline) as store:
         assert store.outdated() is None
         assert {d.id: d.to_dict() for d in store.iter_documents()} == before
+
+
+def test_reports_read_by_an_earlier_parser_are_parsed_again_by_the_next_run(pipeline: Settings) -> None:
+    """A new parser (PARSER_VERSION) re-derives the index from the archive once, then indexes incrementally."""
+    import sqlite3
+
+    with open_store(pipeline) as store:
+        before = {d.id: d.to_dict() for d in store.iter_documents()}
+    with sqlite3.connect(pipeline.catalog_path) as conn:  # as an older nianbao left it
+        conn.execute("UPDATE indexed SET parser = '0.1.0' WHERE rowid % 2 = 0")
+        conn.execute("UPDATE indexed SET parser = '' WHERE rowid % 2 = 1")
+    with Catalog(pipeline.catalog_path) as catalog:
+        marked = sum(catalog.parsers_indexed().values())
+    stats = index_archive(pipeline)
+    assert "earlier parser" in stats.rebuilt_because and "0.1.0" in stats.rebuilt_because, stats.describe()
+    assert stats.indexed == len(before)
+    with Catalog(pipeline.catalog_path) as catalog:
+        assert catalog.parsers_indexed() == {PARSER_VERSION: marked}
+    with open_store(pipeline) as store:
+        assert {d.id: d.to_dict() for d in store.iter_documents()} == before
+        assert {d.parser_version for d in store.iter_documents()} == {PARSER_VERSION}
+    again = index_archive(pipeline)
+    assert not again.rebuilt_because and again.indexed == 0
 
 
 def test_indexing_again_parses_nothing_new(pipeline: Settings) -> None:
@@ -148,3 +171,29 @@ def test_a_damaged_archive_record_is_reported_and_the_rest_indexed(site: DemoSit
         indexed_urls = {d.provenance.url for d in store.iter_documents()}
     assert victim.url not in indexed_urls
     assert indexed_urls and indexed_urls <= others
+
+
+def test_a_rebuild_leaves_a_report_it_cannot_read_for_the_next_run(site: DemoSite, tmp_path: Path) -> None:
+    """A report indexed before its archived record was damaged is not in the rebuilt index, so it must not
+    stay marked as indexed: the next run tries it again (and would index it once the archive is repaired)."""
+    settings = load_settings(env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0)
+    crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
+    assert index_archive(settings).indexed
+    with Catalog(settings.catalog_path) as catalog:
+        victim = next(c for c in catalog.report_captures() if c.kind == "report")
+        assert catalog.is_indexed(victim.digest)
+    path = settings.archive_dir / victim.warc_file
+    original = path.read_bytes()
+    data = bytearray(original)
+    data[victim.offset : victim.offset + victim.length] = b"\0" * victim.length
+    path.write_bytes(bytes(data))
+
+    stats = index_archive(settings, rebuild=True)
+    assert [e for e in stats.unreadable if victim.url in e], stats.describe()
+    with Catalog(settings.catalog_path) as catalog:
+        assert not catalog.is_indexed(victim.digest)
+    path.write_bytes(original)  # the archive is repaired (e.g. restored from a replica)
+    retried = index_archive(settings)
+    assert retried.indexed == 1 and not retried.unreadable, retried.describe()
+    with open_store(settings) as store:
+        assert victim.url in {d.provenance.url for d in store.iter_documents()}
