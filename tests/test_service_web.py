@@ -129,6 +129,7 @@ def test_report_page_lays_out_the_three_tables(client, docs):
     table = soup.select_one("#table-applications table")
     assert [th.text for th in table.select("thead th")][1:] == [label for _, label in catalogue.APPLICANT_COLUMNS]
     assert "（一）予以公开" in [th.text for th in table.select("tbody th")]
+    assert not doc.computed and not soup.select(".computed-note, td.computed")  # every total printed
     assert soup.select_one("#checks tr.check-failed")
     assert [h.text for h in soup.select("#sections h3")] == [s.title for s in doc.sections]
     assert soup.select_one("#original")["href"] == f"/api/v1/reports/{doc.id}/original"
@@ -240,3 +241,5 @@ def test_report_page_marks_totals_computed_for_a_table_without_total(tmp_path):
     assert "由各申请人列相加得出（报告未列总计）" in cells["applications.new.total"]["title"]
     assert "报告未列总计" not in cells["applications.new.natural_person"]["title"]
     assert "computed_total" in soup.select_one("#warnings").text
+    # Said under the table too (a hover title is not there on a phone or on paper).
+    assert "并非报告原文" in soup.select_one("#table-applications .computed-note").text
