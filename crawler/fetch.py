@@ -13,6 +13,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -20,11 +21,13 @@ from charset_normalizer import from_bytes
 from protego import Protego
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from crawler.archive import HttpRequest, HttpResponse
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+RETRY_AFTER_CAP = 30.0  # seconds: a longer Retry-After (429/503) is waited this long, not hours in a worker
 ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_DELAY_CAP = 30.0  # seconds: a robots.txt Crawl-delay above this is capped, not obeyed literally
 _CHUNK = 64 * 1024
@@ -79,6 +82,23 @@ class _Robots:
     reason: str = ""
 
 
+class _CappedRetry(Retry):
+    """urllib3's Retry, honouring a server's Retry-After (on 429 and 503) for at most ``retry_after_cap``
+    seconds: the server asked us to slow down, but one worker thread must not sleep for hours."""
+
+    def __init__(self, *args: Any, retry_after_cap: float = RETRY_AFTER_CAP, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.retry_after_cap = retry_after_cap
+
+    def new(self, **kwargs: Any) -> _CappedRetry:  # each retry is a new object: keep the cap
+        kwargs.setdefault("retry_after_cap", self.retry_after_cap)
+        return super().new(**kwargs)
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        wait = super().get_retry_after(response)
+        return None if wait is None else min(wait, self.retry_after_cap)
+
+
 @dataclass
 class Fetcher:
     """Thread-safe: one requests Session per thread, a shared robots.txt cache."""
@@ -88,6 +108,7 @@ class Fetcher:
     max_body_bytes: int = 50 * 1024 * 1024
     retries: int = 3
     backoff: float = 0.5  # seconds; doubled each retry, plus up to the same again of jitter
+    retry_after_cap: float = RETRY_AFTER_CAP
     obey_robots: bool = True
     _robots: dict[str, _Robots] = field(default_factory=dict, init=False, repr=False)
     _robots_locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
@@ -100,7 +121,7 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            retry = Retry(
+            retry = _CappedRetry(
                 total=self.retries,
                 connect=self.retries,
                 read=self.retries,
@@ -113,7 +134,8 @@ class Fetcher:
                 status_forcelist=RETRY_STATUSES,
                 allowed_methods=frozenset({"GET", "HEAD"}),
                 raise_on_status=False,  # after the last retry, hand back the 5xx itself
-                respect_retry_after_header=False,  # a Retry-After of hours would stall a worker thread
+                respect_retry_after_header=True,  # 429/503 with Retry-After are retried after it, capped
+                retry_after_cap=self.retry_after_cap,
             )
             adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
             session.mount("http://", adapter)

@@ -33,7 +33,7 @@ from crawler.archive import (
 )
 from crawler.catalog import Capture, Catalog
 from crawler.discover import Link, Page, analyse, canonical_url, is_attachment_url, is_html_type
-from crawler.fetch import Fetcher, FetchResult, decode_text
+from crawler.fetch import RETRY_AFTER_CAP, Fetcher, FetchResult, decode_text
 from crawler.progress import Progress
 from crawler.sources import Source, SourcesError, adhoc_source, load_sources
 from nianbao.settings import Settings
@@ -194,6 +194,7 @@ class _Crawl:
             max_body_bytes=settings.max_body_bytes,
             retries=int(settings.extra.get("crawl_retries", 3)),
             backoff=float(settings.extra.get("crawl_backoff", 0.5)),
+            retry_after_cap=float(settings.extra.get("crawl_retry_after_cap", RETRY_AFTER_CAP)),
         )
         self.summary = CrawlSummary(sources=[s.id for s in sources])
         self.hosts: dict[str, _Host] = {}

@@ -3,6 +3,7 @@ nothing fetched successfully is lost."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from crawler_support import pages
@@ -144,3 +145,31 @@ def test_hosts_are_crawled_in_parallel_each_at_its_own_pace(tmp_path: Path) -> N
     assert summary.pages == 2 * per_host + 2 * 2  # + each host's two navigation links (404)
     one_host = (summary.pages / 2 - 1) * delay  # the delays one host alone needs
     assert one_host * 0.95 <= elapsed < 2 * one_host * 0.9  # not the sum of both hosts' delays
+
+
+def test_retry_after_is_honoured_and_capped() -> None:
+    """A server that says "come back in N seconds" (503/429 + Retry-After) is retried after N seconds, at most
+    ``retry_after_cap``; a 429 without Retry-After is not retried (no hint when the limit resets)."""
+    fetcher = Fetcher(user_agent="nianbao-test", timeout=5.0, retries=2, backoff=0.01, retry_after_cap=0.6)
+    with Site() as site:
+        site.routes["/robots.txt"] = Page("", status=404)
+        site.routes["/wait.pdf"] = Flaky(
+            1, Page(PDF, content_type="application/pdf"), 503, headers={"Retry-After": "1"}
+        )
+        site.routes["/busy.pdf"] = Flaky(
+            1, Page(PDF, content_type="application/pdf"), 429, headers={"Retry-After": "3600"}
+        )
+        site.routes["/limited.pdf"] = Flaky(99, Page(PDF), 429)
+        started = time.monotonic()
+        waited = fetcher.fetch(site.url("/wait.pdf"))
+        waited_s = time.monotonic() - started
+        started = time.monotonic()
+        busy = fetcher.fetch(site.url("/busy.pdf"))
+        busy_s = time.monotonic() - started
+        limited = fetcher.fetch(site.url("/limited.pdf"))
+        hits = {path: len(site.hits(path)) for path in ("/wait.pdf", "/busy.pdf", "/limited.pdf")}
+    assert waited.response.status == 200 and waited.body == PDF
+    assert 0.55 <= waited_s < 3.0  # Retry-After: 1, capped at 0.6 s (the backoff alone is 0.01 s)
+    assert busy.response.status == 200 and busy.body == PDF
+    assert 0.55 <= busy_s < 3.0  # Retry-After: 3600 waited only up to the cap
+    assert limited.response.status == 429 and hits == {"/wait.pdf": 2, "/busy.pdf": 2, "/limited.pdf": 1}

@@ -56,11 +56,12 @@ class Flaky:
     then: Handler
     status: int = 500
     calls: int = 0
+    headers: dict[str, str] = field(default_factory=dict)  # of the failing answers, e.g. Retry-After
 
     def __call__(self, h: _RequestHandler) -> None:
         self.calls += 1
         if self.calls <= self.failures:
-            h.respond(self.status, b"server error", {"Content-Type": "text/plain"})
+            h.respond(self.status, b"server error", {"Content-Type": "text/plain", **self.headers})
         else:
             self.then(h)
 
