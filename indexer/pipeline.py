@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from indexer.document import PARSER_VERSION, ReportDocument
+from indexer.parse_pool import ParseJob, parse_in_order
 
 if TYPE_CHECKING:
     from crawler.catalog import Capture, Catalog
@@ -75,20 +76,19 @@ class IndexRunStats:
         return "\n".join(lines)
 
 
-def _parse(
+def _job(
     catalog: Catalog, capture: Capture, settings: Settings, title_hint: str | None, stats: IndexRunStats
-) -> ReportDocument | None:
-    """The capture's document, or None (recorded in ``stats``) when its archived record cannot be read:
-    the capture stays unindexed, so the next run tries again once the archive is repaired."""
+) -> ParseJob | None:
+    """What parsing the capture needs, or None (recorded in ``stats``) when its archived record cannot be
+    read: the capture stays unindexed, so the next run tries again once the archive is repaired."""
     from crawler.archive import ArchiveError
-    from indexer.parse import parse_bytes
 
     try:
         data = catalog.read_payload(capture, settings.archive_dir)
     except (ArchiveError, OSError) as exc:
         stats.unreadable.append(f"{capture.url} (capture {capture.id}): {exc}")
         return None
-    doc = parse_bytes(
+    return ParseJob(
         data,
         url=capture.url,
         content_type=capture.content_type,
@@ -98,6 +98,10 @@ def _parse(
         captured_at=capture.captured_at,
         title_hint=title_hint or capture.title or None,
     )
+
+
+def _with_state(doc: ReportDocument, catalog: Catalog, capture: Capture) -> ReportDocument:
+    """The archive's and the crawl's knowledge of the capture, which the parser does not see."""
     doc.provenance.warc_file = capture.warc_file
     state = catalog.url_state(capture.url)
     if state is not None:
@@ -134,16 +138,15 @@ def _documents(
     def pending(cap: Capture) -> bool:
         return not (only_new and catalog.is_indexed(cap.digest))
 
-    for cap in captures:
-        stats.captures += 1
-        if cap.kind == "attachment" and cap.parent_url in page_urls:
-            continue  # handled with its page below
-        if not pending(cap):
-            stats.already_indexed += 1
-            continue
-        doc = _parse(catalog, cap, settings, None, stats)
+    pages = [c for c in captures if not (c.kind == "attachment" and c.parent_url in page_urls)]
+    todo = [c for c in pages if pending(c)]  # attachments of pages are handled with their page below
+    stats.captures += len(pages)
+    stats.already_indexed += len(pages) - len(todo)
+    parsed = parse_in_order(todo, lambda c: _job(catalog, c, settings, None, stats), len(todo))
+    for cap, doc in parsed:
         if doc is None:
             continue
+        doc = _with_state(doc, catalog, cap)
         children = attachments.get(cap.url, [])
         if children and not _has_tables(doc):
             # The page only wraps the report: index the attachment(s) under the page's title.
@@ -153,8 +156,8 @@ def _documents(
                 stats.captures += 1
                 if not pending(child):
                     stats.already_indexed += 1
-                elif (child_doc := _parse(catalog, child, settings, doc.title or cap.title, stats)) is not None:
-                    yield child_doc, child
+                elif (job := _job(catalog, child, settings, doc.title or cap.title, stats)) is not None:
+                    yield _with_state(job.run(), catalog, child), child
             continue
         if not is_report(doc):
             stats.not_reports.append(cap.url)

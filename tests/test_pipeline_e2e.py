@@ -197,3 +197,32 @@ def test_a_rebuild_leaves_a_report_it_cannot_read_for_the_next_run(site: DemoSit
     assert retried.indexed == 1 and not retried.unreadable, retried.describe()
     with open_store(settings) as store:
         assert victim.url in {d.provenance.url for d in store.iter_documents()}
+
+
+def test_parsing_in_helper_processes_gives_the_same_index(
+    site: DemoSite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big run parses in spawned helper processes (indexer.parse_pool); the index is the same as when
+    this process parses alone, in the same order, with the same wrapper pages and non-reports set aside."""
+    from indexer import parse_pool
+
+    settings = load_settings(env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0)
+    crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
+    alone = index_archive(settings)  # the demo's ~90 captures: below PARALLEL_MIN, parsed here
+    with open_store(settings) as store:
+        before = {d.id: d.to_dict() for d in store.iter_documents()}
+
+    submitted: list[str] = []
+
+    class CountingPool(parse_pool.ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            submitted.append(fn.__self__.url)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(parse_pool, "PARALLEL_MIN", 1)
+    monkeypatch.setattr(parse_pool, "ProcessPoolExecutor", CountingPool)
+    helped = index_archive(settings, rebuild=True)
+    assert len(submitted) >= alone.indexed - alone.wrappers  # the pages went to the helpers
+    assert (helped.indexed, helped.wrappers, helped.not_reports) == (alone.indexed, alone.wrappers, alone.not_reports)
+    with open_store(settings) as store:
+        assert {d.id: d.to_dict() for d in store.iter_documents()} == before

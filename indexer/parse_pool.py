@@ -1,0 +1,109 @@
+"""Parsing many archived payloads on every core, in their order.
+
+A rebuild (``nianbao reindex``, or the first run after a parser upgrade) parses the whole archive, and
+parsing is pure Python (lxml, pdfminer): one core reads a few hundred HTML reports a second. A big run
+parses in helper processes, a bounded window of payloads ahead of the one it hands on; a small run, where
+starting them would cost more than it saves, parses here. Helpers are spawned, not forked: the scheduler
+and the crawler run threads, and a fork copies their held locks.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import TypeVar
+
+from indexer.document import ReportDocument
+
+log = logging.getLogger(__name__)
+
+PARALLEL_MIN = 400  # payloads to parse before helper processes are worth starting (each imports for ~1 s)
+AHEAD_PER_WORKER = 8  # payloads in flight per helper: enough to keep it busy, few enough to bound memory
+
+Item = TypeVar("Item")
+
+
+@dataclass(slots=True)
+class ParseJob:
+    """One archived payload and what the catalog knows of it: everything ``parse_bytes`` needs."""
+
+    data: bytes
+    url: str
+    content_type: str
+    region: str | None
+    source_id: str
+    digest: str
+    captured_at: str | None
+    title_hint: str | None
+
+    def run(self) -> ReportDocument:
+        from indexer.parse import parse_bytes
+
+        return parse_bytes(
+            self.data,
+            url=self.url,
+            content_type=self.content_type,
+            region=self.region,
+            source_id=self.source_id,
+            digest=self.digest,
+            captured_at=self.captured_at,
+            title_hint=self.title_hint,
+        )
+
+
+def _warm() -> None:
+    import indexer.parse  # noqa: F401  (the parser and its libraries, once per helper)
+
+
+def parse_in_order(
+    items: Iterable[Item], job_of: Callable[[Item], ParseJob | None], count: int, workers: int | None = None
+) -> Iterator[tuple[Item, ReportDocument | None]]:
+    """(item, its document) in the order of ``items``; None for an item without a job (``job_of`` says why).
+
+    ``count`` is how many items there are (to choose between helpers and this process)."""
+    workers = workers or os.cpu_count() or 1
+    if count < PARALLEL_MIN or workers < 2:
+        for item in items:
+            job = job_of(item)
+            yield item, job.run() if job is not None else None
+        return
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
+    window: deque[tuple[Item, ParseJob | None, Future[ReportDocument] | None]] = deque()
+    try:
+        for item in items:
+            job = job_of(item)
+            window.append((item, job, _submit(pool, job)))
+            if len(window) >= workers * AHEAD_PER_WORKER:
+                yield _take(*window.popleft())
+        while window:
+            yield _take(*window.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _submit(pool: ProcessPoolExecutor, job: ParseJob | None) -> Future[ReportDocument] | None:
+    if job is None:
+        return None
+    try:
+        return pool.submit(job.run)
+    except BrokenProcessPool:  # a helper died earlier: this one is parsed here when its turn comes
+        return None
+
+
+def _take(
+    item: Item, job: ParseJob | None, future: Future[ReportDocument] | None
+) -> tuple[Item, ReportDocument | None]:
+    if job is None:
+        return item, None
+    if future is not None:
+        try:
+            return item, future.result()
+        except BrokenProcessPool:
+            log.warning("a parsing process died; parsing %s in this process", job.url)
+    return item, job.run()
