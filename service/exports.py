@@ -66,16 +66,23 @@ def _write(rows: Iterable[Sequence[Any]]) -> str:
     return BOM + buf.getvalue()
 
 
+# Last column of a search export: which of its metric values nianbao computed (e.g. a 总计 the report does not
+# print, summed from the applicant columns), so a story does not quote them as the report's own figures.
+COMPUTED_HEADER = "非报告原文、由 nianbao 计算的数值 [computed]"
+
+
 def reports_csv(docs: Iterable[ReportDocument], metric_keys: Sequence[str]) -> str:
-    """One row per report: identity columns, then one column per chosen metric (empty = not given)."""
-    header = [h for h, _ in REPORT_COLUMNS] + [metric_header(k) for k in metric_keys]
+    """One row per report: identity columns, one column per chosen metric (empty = not given), and the
+    chosen metrics whose values were computed rather than read."""
+    header = [h for h, _ in REPORT_COLUMNS] + [metric_header(k) for k in metric_keys] + [COMPUTED_HEADER]
 
     def rows() -> Iterable[list[Any]]:
         yield header
         for doc in docs:
             row = [_get(doc, path) for _, path in REPORT_COLUMNS]
             row[REPORT_PATHS.index("check_status")] = CHECK_STATUS_LABELS.get(doc.check_status, doc.check_status)
-            yield row + [doc.metrics.get(k) for k in metric_keys]
+            computed = " ".join(k for k in metric_keys if k in doc.computed)
+            yield row + [doc.metrics.get(k) for k in metric_keys] + [computed]
 
     return _write(rows())
 

@@ -185,9 +185,10 @@ def test_search_csv_has_a_row_per_report_with_chosen_metrics(client, docs):
     for row in body:
         doc = expected[row[0]]
         assert row[1] == doc.title
-        for key, cell in zip(keys, row[-len(keys) :], strict=True):
+        for key, cell in zip(keys, row[-len(keys) - 1 : -1], strict=True):
             value = doc.metrics[key]
             assert cell == ("" if value is None else str(int(value)))
+        assert row[-1] == ""  # every total printed in these reports
 
 
 def test_stats_sum_by_year_matches_python(client, docs):
@@ -528,12 +529,12 @@ def test_app_opens_the_store_from_the_settings(tmp_path):
 def test_csv_with_every_metric(client, docs):
     rows = read_csv(client.get("/api/v1/search", query_string={"county": "郏县", "format": "csv", "columns": "all"}))
     keys = [m.key for m in catalogue.metrics()]
-    assert len(rows[0]) == 11 + len(keys)
-    assert rows[0][-1].endswith(f"[{keys[-1]}]")
+    assert len(rows[0]) == 11 + len(keys) + 1  # … and the column naming computed values
+    assert rows[0][-2].endswith(f"[{keys[-1]}]")
     by_id = {d.id: d for d in docs}
     for row in rows[1:]:
         doc = by_id[row[0]]
-        assert sum(1 for cell in row[11:] if cell != "") == sum(1 for v in doc.metrics.values() if v is not None)
+        assert sum(1 for cell in row[11:-1] if cell != "") == sum(1 for v in doc.metrics.values() if v is not None)
 
 
 def test_report_json_lists_computed_totals(tmp_path):
@@ -555,3 +556,24 @@ def test_report_json_lists_computed_totals(tmp_path):
     assert cells["applications.new.natural_person"]["computed"] is False
     checks = {c["name"]: c["status"] for c in body["checks"]}
     assert checks["columns.applications.new"] == "skipped" and body["check_status"] == "incomplete"
+
+
+def test_search_csv_says_which_exported_values_were_computed(tmp_path):
+    from indexer.parse import parse_bytes
+    from tests import parser_builders as b
+
+    doc = parse_bytes(
+        b.text_report(applications=b.application_rows_without_total()).encode(),
+        url="http://127.0.0.1:9/gk/six.html",
+        region="河南省/三门峡市/卢氏县",
+    )
+    st = make_store(tmp_path / "index.sqlite3", [doc])
+    keys = ["applications.new.total", "applications.new.natural_person", "review.total"]
+    try:
+        api = create_app(make_settings(tmp_path, rate_limit_per_minute=0), store=st).test_client()
+        rows = read_csv(api.get("/api/v1/search", query_string={"format": "csv", "columns": keys}))
+    finally:
+        st.close()
+    header, (row,) = rows[0], rows[1:]
+    assert header[-1].endswith("[computed]") and row[-4] == "19"
+    assert row[-1] == "applications.new.total"  # of the exported values, only this one is not the report's own
