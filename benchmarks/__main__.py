@@ -1,4 +1,5 @@
-"""``python -m benchmarks all|search|parse|crawl|insights [options]``: one benchmark, or each at its default size."""
+"""``python -m benchmarks all|search|parse|crawl|insights|pipeline [options]``: one benchmark, or each at its
+default size."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ BENCHMARKS = {
     "parse": "benchmarks.parse_bench",
     "crawl": "benchmarks.crawl_bench",
     "insights": "benchmarks.insights_bench",
+    "pipeline": "benchmarks.pipeline_bench",
 }
 
 

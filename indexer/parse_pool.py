@@ -3,8 +3,10 @@
 A rebuild (``nianbao reindex``, or the first run after a parser upgrade) parses the whole archive, and
 parsing is pure Python (lxml, pdfminer): one core reads a few hundred HTML reports a second. A big run
 parses in helper processes, a bounded window of payloads ahead of the one it hands on; a small run, where
-starting them would cost more than it saves, parses here. Helpers are spawned, not forked: the scheduler
-and the crawler run threads, and a fork copies their held locks.
+starting them would cost more than it saves, parses here. Helpers are forked, like the store's preparation
+helpers (``store.sqlite_prepare``): spawning would re-run the caller's ``__main__``, and a script without a
+main guard would crawl or index again in every helper. They only parse (CPython re-initialises the logging
+locks in a forked child), and the parser is imported before the fork so its pages are shared.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from indexer.document import ReportDocument
 
 log = logging.getLogger(__name__)
 
-PARALLEL_MIN = 400  # payloads to parse before helper processes are worth starting (each imports for ~1 s)
+PARALLEL_MIN = 400  # payloads to parse before helper processes are worth starting
 AHEAD_PER_WORKER = 8  # payloads in flight per helper: enough to keep it busy, few enough to bound memory
 
 Item = TypeVar("Item")
@@ -57,10 +59,6 @@ class ParseJob:
         )
 
 
-def _warm() -> None:
-    import indexer.parse  # noqa: F401  (the parser and its libraries, once per helper)
-
-
 def parse_in_order(
     items: Iterable[Item], job_of: Callable[[Item], ParseJob | None], count: int, workers: int | None = None
 ) -> Iterator[tuple[Item, ReportDocument | None]]:
@@ -73,7 +71,14 @@ def parse_in_order(
             job = job_of(item)
             yield item, job.run() if job is not None else None
         return
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_warm)
+    import indexer.parse  # noqa: F401  (before the fork: the parser and its libraries, shared by the helpers)
+
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    except (OSError, ValueError) as exc:  # no processes here (a sandbox): parse in this process
+        log.warning("parsing in this process only: %s", exc)
+        yield from parse_in_order(items, job_of, 0, 1)
+        return
     window: deque[tuple[Item, ParseJob | None, Future[ReportDocument] | None]] = deque()
     try:
         for item in items:
