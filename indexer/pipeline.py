@@ -140,7 +140,7 @@ def _documents(
 
     pages = [c for c in captures if not (c.kind == "attachment" and c.parent_url in page_urls)]
     todo = [c for c in pages if pending(c)]  # attachments of pages are handled with their page below
-    stats.captures += len(pages)
+    stats.captures += len(captures)  # each once: attachments of pages are counted here, not below
     stats.already_indexed += len(pages) - len(todo)
     parsed = parse_in_order(todo, lambda c: _job(catalog, c, settings, None, stats), len(todo))
     for cap, doc in parsed:
@@ -153,7 +153,6 @@ def _documents(
             stats.wrappers += 1
             _mark(catalog, cap.digest, WRAPPER, stats)
             for child in children:
-                stats.captures += 1
                 if not pending(child):
                     stats.already_indexed += 1
                 elif (job := _job(catalog, child, settings, doc.title or cap.title, stats)) is not None:

@@ -224,5 +224,7 @@ def test_parsing_in_helper_processes_gives_the_same_index(
     helped = index_archive(settings, rebuild=True)
     assert len(submitted) >= alone.indexed - alone.wrappers  # the pages went to the helpers
     assert (helped.indexed, helped.wrappers, helped.not_reports) == (alone.indexed, alone.wrappers, alone.not_reports)
+    with Catalog(settings.catalog_path) as catalog:  # every report capture counted once, wrapped ones too
+        assert alone.captures == helped.captures == len(list(catalog.report_captures()))
     with open_store(settings) as store:
         assert {d.id: d.to_dict() for d in store.iter_documents()} == before
