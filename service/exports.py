@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,12 +58,22 @@ def metric_header(key: str) -> str:
     return f"{m.label}（{m.unit}）[{key}]"
 
 
-def _write(rows: Iterable[Sequence[Any]]) -> str:
+def _lines(rows: Iterable[Sequence[Any]], per_chunk: int = 200) -> Iterator[str]:
+    """CSV text in chunks of rows, the BOM first: a big export streams instead of being built in memory."""
     buf = io.StringIO()
+    buf.write(BOM)
     writer = csv.writer(buf, lineterminator="\r\n")
-    for row in rows:
+    for i, row in enumerate(rows, 1):
         writer.writerow([_cell(v) for v in row])
-    return BOM + buf.getvalue()
+        if i % per_chunk == 0:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+def _write(rows: Iterable[Sequence[Any]]) -> str:
+    return "".join(_lines(rows))
 
 
 # Last column of a search export: which of its metric values nianbao computed (e.g. a 总计 the report does not
@@ -71,9 +81,9 @@ def _write(rows: Iterable[Sequence[Any]]) -> str:
 COMPUTED_HEADER = "非报告原文、由 nianbao 计算的数值 [computed]"
 
 
-def reports_csv(docs: Iterable[ReportDocument], metric_keys: Sequence[str]) -> str:
+def reports_csv(docs: Iterable[ReportDocument], metric_keys: Sequence[str]) -> Iterator[str]:
     """One row per report: identity columns, one column per chosen metric (empty = not given), and the
-    chosen metrics whose values were computed rather than read."""
+    chosen metrics whose values were computed rather than read. Streamed: chunks of CSV text."""
     header = [h for h, _ in REPORT_COLUMNS] + [metric_header(k) for k in metric_keys] + [COMPUTED_HEADER]
 
     def rows() -> Iterable[list[Any]]:
@@ -84,7 +94,7 @@ def reports_csv(docs: Iterable[ReportDocument], metric_keys: Sequence[str]) -> s
             computed = " ".join(k for k in metric_keys if k in doc.computed)
             yield row + [doc.metrics.get(k) for k in metric_keys] + [computed]
 
-    return _write(rows())
+    return _lines(rows())
 
 
 def value_label(value_key: str) -> str:

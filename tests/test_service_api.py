@@ -577,3 +577,18 @@ def test_search_csv_says_which_exported_values_were_computed(tmp_path):
     header, (row,) = rows[0], rows[1:]
     assert header[-1].endswith("[computed]") and row[-4] == "19"
     assert row[-1] == "applications.new.total"  # of the exported values, only this one is not the report's own
+
+
+def test_search_csv_refuses_a_result_too_big_to_export_instead_of_cutting_it(client, docs, monkeypatch):
+    from service.api import search as search_api
+
+    matching = [d for d in docs if d.region.city == "平顶山市"]
+    monkeypatch.setattr(search_api, "MAX_EXPORT_ROWS", len(matching) - 1)
+    resp = client.get("/api/v1/search", query_string={"city": "平顶山市", "format": "csv"})
+    assert resp.status_code == 400 and resp.is_json
+    reason = resp.get_json()["error"]["reason"]
+    assert f"{len(matching):,} reports" in reason and "narrow" in reason
+    monkeypatch.setattr(search_api, "MAX_EXPORT_ROWS", len(matching))  # exactly the limit: every row, streamed
+    resp = client.get("/api/v1/search", query_string={"city": "平顶山市", "format": "csv"})
+    assert resp.status_code == 200 and resp.is_streamed
+    assert sorted(row[0] for row in read_csv(resp)[1:]) == sorted(d.id for d in matching)

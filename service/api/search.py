@@ -6,12 +6,13 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, request
+from flask import Response, request, stream_with_context
 
 from indexer import catalogue
 from indexer.document import ReportDocument
 from service import exports, state
 from service.api import Blueprint
+from service.errors import ApiError
 from service.present import search_dict
 from service.queries import FEED_SIZE, aggregation_query, check_metric_keys, search_query
 from service.schemas import (
@@ -25,13 +26,16 @@ from store.query import MAX_PAGE_SIZE, SearchQuery
 
 blp = Blueprint("search", __name__, description="Full-text search, aggregations and exports")
 
-MAX_EXPORT_ROWS = 5000
+# Reports one CSV export may hold. Streamed, so memory stays flat; a bigger result is refused with the
+# reason (never cut short silently: a story must not quote a partial table as the whole).
+MAX_EXPORT_ROWS = 100_000
 CSV_MIMETYPE = "text/csv; charset=utf-8"
 
 
-def csv_response(body: str, filename: str) -> Response:
+def csv_response(body: str | Iterator[str], filename: str) -> Response:
+    chunks = [body] if isinstance(body, str) else body
     return Response(
-        body.encode("utf-8"),
+        stream_with_context(chunk.encode("utf-8") for chunk in chunks),
         mimetype="text/csv",
         headers={"Content-Type": CSV_MIMETYPE, "Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -76,12 +80,20 @@ def _columns(args: dict[str, Any]) -> list[str]:
 def search(args: dict[str, Any]):
     """Search reports: full text, filters, metric conditions, facets, paging by cursor.
 
-    With ``format=csv`` the whole result (up to 5000 reports, not just one page) is returned as CSV
-    with the metric ``columns`` chosen.
+    With ``format=csv`` the whole result (not just one page; up to 100,000 reports, else a 400 error saying
+    so) is streamed as CSV with the metric ``columns`` chosen.
     """
     query = search_query(args)
     columns = _columns(args)
     if args.get("format") == "csv":
+        total = state.store().search(dataclasses.replace(query, size=1, facets=(), metric_facets=())).total
+        if total > MAX_EXPORT_ROWS:
+            raise ApiError(
+                400,
+                f"the search matches {total:,} reports; one CSV export holds at most {MAX_EXPORT_ROWS:,}: "
+                "narrow it (year, region, agency type…), or use /api/v1/stats for totals",
+                {"format": [f"more than {MAX_EXPORT_ROWS} reports to export"]},
+            )
         return csv_response(exports.reports_csv(iter_matching(query), columns), "nianbao-search.csv")
     result = state.store().search(query)
     data = search_dict(result)
