@@ -22,6 +22,7 @@ APPLICANT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("total", "总计"),
 )
 APPLICANT_COLUMN_KEYS: tuple[str, ...] = tuple(key for key, _ in APPLICANT_COLUMNS)
+APPLICANT_PARTS: tuple[str, ...] = tuple(key for key in APPLICANT_COLUMN_KEYS if key != "total")  # sum to 总计
 
 # Outcome categories of table 三 (三、本年度办理结果) whose items are summed into derived subtotals.
 OUTCOME_CATEGORIES: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (

@@ -17,7 +17,6 @@ from indexer import catalogue
 from indexer.document import Check
 
 Metrics = dict[str, float | int | None]
-_APPLICANTS = [k for k in catalogue.APPLICANT_COLUMN_KEYS if k != "total"]
 _COLUMN_NAMES = dict(catalogue.APPLICANT_COLUMNS)
 _GROUP_NAMES = dict(catalogue.REVIEW_GROUPS)
 
@@ -96,7 +95,7 @@ def run_checks(metrics: Metrics, template: str, computed: Collection[str] = ()) 
         if f"{row}.total" in computed:  # true by construction: "ok" would claim a check that never happened
             checks.append(_not_printed(f"columns.{row}", zh, en))
             continue
-        parts = _sum(m(f"{row}.{col}") for col in _APPLICANTS)
+        parts = _sum(m(f"{row}.{col}") for col in catalogue.APPLICANT_PARTS)
         checks.append(_check(f"columns.{row}", m(f"{row}.total"), parts, zh, en))
     for col in catalogue.APPLICANT_COLUMN_KEYS:
         parts = _sum(m(f"{row}.{col}") for row in items)

@@ -753,9 +753,6 @@ def _read_active_flat(text: str, template: str, result: TableResult, narrative: 
 
 
 # -- completion ----------------------------------------------------------------------------------------
-_APPLICANTS = [col for col in catalogue.APPLICANT_COLUMN_KEYS if col != "total"]
-
-
 def _compute_totals(result: TableResult) -> None:
     """Table 三 printed without a 总计 column: a row's total is the sum of its six applicant columns, when all
     six were read. Listed in ``computed`` and warned, so it is never taken for a printed (and checked) total."""
@@ -766,7 +763,7 @@ def _compute_totals(result: TableResult) -> None:
         return  # a row gave a 总计 after all: the layout was misread, so nothing is computed
     done: list[str] = []
     for row in rows:
-        parts = [result.metrics.get(f"{row}.{col}") for col in _APPLICANTS]
+        parts = [result.metrics.get(f"{row}.{col}") for col in catalogue.APPLICANT_PARTS]
         if any(p is None for p in parts):
             continue
         result.metrics[f"{row}.total"] = sum(p for p in parts if p is not None)
