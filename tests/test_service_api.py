@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter, defaultdict
 
 import pytest
-from test_service_data import build_documents, make_settings, make_store
+from test_service_data import build_documents, client_over_one_report_without_totals, make_settings, make_store
 
 from crawler.sources import load_sources
 from indexer import catalogue
@@ -538,17 +538,8 @@ def test_csv_with_every_metric(client, docs):
 
 
 def test_report_json_lists_computed_totals(tmp_path):
-    from indexer.parse import parse_bytes
-    from tests import parser_builders as b
-
-    text = b.text_report(applications=b.application_rows_without_total())
-    doc = parse_bytes(text.encode(), url="http://127.0.0.1:9/gk/six.html", region="河南省/三门峡市/卢氏县")
-    st = make_store(tmp_path / "index.sqlite3", [doc])
-    try:
-        api = create_app(make_settings(tmp_path, rate_limit_per_minute=0), store=st).test_client()
+    with client_over_one_report_without_totals(tmp_path) as (doc, api):
         body = api.get(f"/api/v1/reports/{doc.id}").get_json()
-    finally:
-        st.close()
     assert "applications.new.total" in body["computed"] and body["computed"] == doc.computed
     assert body["metrics"]["applications.new.total"] == 19
     cells = {c["metric"]: c for t in body["tables"] for bl in t["blocks"] for r in bl["rows"] for c in r["cells"]}
@@ -559,21 +550,9 @@ def test_report_json_lists_computed_totals(tmp_path):
 
 
 def test_search_csv_says_which_exported_values_were_computed(tmp_path):
-    from indexer.parse import parse_bytes
-    from tests import parser_builders as b
-
-    doc = parse_bytes(
-        b.text_report(applications=b.application_rows_without_total()).encode(),
-        url="http://127.0.0.1:9/gk/six.html",
-        region="河南省/三门峡市/卢氏县",
-    )
-    st = make_store(tmp_path / "index.sqlite3", [doc])
     keys = ["applications.new.total", "applications.new.natural_person", "review.total"]
-    try:
-        api = create_app(make_settings(tmp_path, rate_limit_per_minute=0), store=st).test_client()
+    with client_over_one_report_without_totals(tmp_path) as (_doc, api):
         rows = read_csv(api.get("/api/v1/search", query_string={"format": "csv", "columns": keys}))
-    finally:
-        st.close()
     header, (row,) = rows[0], rows[1:]
     assert header[-1].endswith("[computed]") and row[-4] == "19"
     assert row[-1] == "applications.new.total"  # of the exported values, only this one is not the report's own

@@ -6,7 +6,11 @@ the tests are computed from these documents in Python, never read back from the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+from flask.testing import FlaskClient
 
 from indexer.document import (
     Agency,
@@ -140,3 +144,20 @@ def make_store(path: Path, docs: list[ReportDocument]):
 
 def make_settings(tmp_path: Path, **changes) -> Settings:
     return Settings(data_dir=tmp_path / "data", **changes)
+
+
+@contextmanager
+def client_over_one_report_without_totals(tmp_path: Path) -> Iterator[tuple[ReportDocument, FlaskClient]]:
+    """A report whose table 三 prints no 总计 column (its totals are computed), alone in a store, and a test
+    client of the service over it."""
+    from indexer.parse import parse_bytes
+    from service.app import create_app
+    from tests import parser_builders as b
+
+    text = b.text_report(applications=b.application_rows_without_total())
+    doc = parse_bytes(text.encode(), url="http://127.0.0.1:9/gk/six.html", region="河南省/三门峡市/卢氏县")
+    store = make_store(tmp_path / "index.sqlite3", [doc])
+    try:
+        yield doc, create_app(make_settings(tmp_path, rate_limit_per_minute=0), store=store).test_client()
+    finally:
+        store.close()

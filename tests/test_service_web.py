@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
-from test_service_data import build_documents, make_settings, make_store
+from test_service_data import build_documents, client_over_one_report_without_totals, make_settings, make_store
 
 from indexer import catalogue
 from service.app import create_app
@@ -222,17 +222,8 @@ def test_metric_bucket_facet_narrows_by_number_of_applications(client, docs):
 
 
 def test_report_page_marks_totals_computed_for_a_table_without_total(tmp_path):
-    from indexer.parse import parse_bytes
-    from tests import parser_builders as b
-
-    text = b.text_report(applications=b.application_rows_without_total())
-    doc = parse_bytes(text.encode(), url="http://127.0.0.1:9/gk/six.html", region="河南省/三门峡市/卢氏县")
-    store = make_store(tmp_path / "index.sqlite3", [doc])
-    try:
-        client = create_app(make_settings(tmp_path, rate_limit_per_minute=0), store=store).test_client()
+    with client_over_one_report_without_totals(tmp_path) as (doc, client):
         soup = page(client, f"/reports/{doc.id}")
-    finally:
-        store.close()
     cells = {td["data-metric"]: td for td in soup.select("td[data-metric]")}
     marked = {k for k, td in cells.items() if "computed" in td.get("class", [])}
     assert "applications.new.total" in marked and "outcomes.disclosed.total" in marked
