@@ -16,7 +16,10 @@ from typing import Any
 
 from indexer import catalogue
 
-PARSER_VERSION = "0.2.0"  # 0.2.0: totals computed where table 三 prints no 总计 column (``computed``)
+# 0.2.0: totals computed where table 三 prints no 总计 column (``computed``)
+# 0.3.0: blank cells of filled rows read as 0 (``blank_zero``), table 四 from its own rows only and identity-checked,
+#        "未发生行政复议、行政诉讼" (``from_text``), one-cell-per-line text, 2019/2021 column names harmonised
+PARSER_VERSION = "0.3.0"
 
 # The six sections of the template, plus the five sub-items of 一、总体情况, as (key, Chinese name).
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -136,6 +139,10 @@ class ReportDocument:
     # Metric keys nianbao computed rather than read: e.g. table 三's row totals when the report prints no 总计
     # column (the sum of the six applicant columns); their columns.<row> checks are skipped, never "ok".
     computed: list[str] = field(default_factory=list, metadata=_kw())
+    # Metric keys read as 0 from a blank cell inside a filled row (the template's zero: "blank read as 0", not
+    # "printed 0"); and keys the text states rather than a table ("本年度未发生行政复议、行政诉讼" → table 四 zeros).
+    blank_zero: list[str] = field(default_factory=list, metadata=_kw())
+    from_text: list[str] = field(default_factory=list, metadata=_kw())
     provenance: Provenance = field(default_factory=Provenance)
     removed: bool = field(default=False, metadata=_kw())  # gone from its site; the archive keeps it
     last_seen: str | None = field(default=None, metadata={"search": "date"})

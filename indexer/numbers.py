@@ -11,6 +11,8 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import combinations
+from math import comb
 
 # Placeholders printed where a table gives no number.
 PLACEHOLDERS = frozenset({"", "—", "－", "-", "–", "/", "／", "无", "空", "——", "\\", "×", "n/a", "N/A", "/ "})
@@ -138,3 +140,39 @@ def groups_sum(size: int) -> Callable[[list[float | int]], bool]:
         return all(sums_to_last(values[i : i + size]) for i in range(0, len(values), size))
 
     return check
+
+
+# -- cells that vanished ---------------------------------------------------------------------------------
+MAX_PLACEMENTS = 20_000
+
+
+def gap_readings(
+    values: Sequence[float | int],
+    n: int,
+    accept: Callable[[list[float | int]], bool] | None = None,
+) -> list[tuple[list[float | int], frozenset[int]]]:
+    """Every distinct row of ``n`` cells holding ``values`` in order, the other cells blank (the template's 0).
+
+    Text dumps drop blank cells ("…数量11" under seven columns is 1 and 1), so the printed values are kept in
+    order and the blanks may sit anywhere; ``accept`` (the row's identity) narrows the placements. Each reading
+    comes with the cells that may have been blank in it. [] when there are too many placements to try.
+    """
+    k = len(values)
+    if k > n or comb(n, k) > MAX_PLACEMENTS:
+        return []
+    found: dict[tuple[float | int, ...], set[int]] = {}
+    for positions in combinations(range(n), k):
+        row: list[float | int] = [0] * n
+        for p, v in zip(positions, values, strict=True):
+            row[p] = v
+        if accept is None or accept(row):
+            found.setdefault(tuple(row), set()).update(set(range(n)) - set(positions))
+    return [(list(row), frozenset(blanks)) for row, blanks in found.items()]
+
+
+def agreed(readings: Sequence[Sequence[float | int]]) -> list[float | int | None]:
+    """Per cell, the value every reading gives, else None: what is certain whichever reading is the true one."""
+    if not readings:
+        return []
+    first = readings[0]
+    return [v if all(r[i] == v for r in readings) else None for i, v in enumerate(first)]

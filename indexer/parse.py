@@ -142,6 +142,8 @@ def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None
     result = read_tables(extracted.rows())
     doc.metrics = result.metrics
     doc.computed = result.computed
+    doc.blank_zero = result.blank_zero
+    doc.from_text = result.from_text
     doc.warnings.extend(Warning(code, message) for code, message in result.warnings)
     if not result.found:
         if doc.year is not None and doc.year < 2019:
@@ -156,6 +158,10 @@ def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None
         doc.template = (
             result.template if result.template != "unknown" else ("2021" if (doc.year or 0) >= 2021 else "2019")
         )
+    if doc.blank_zero:
+        doc.flags.append("blank_zero")
+    if doc.from_text:
+        doc.flags.append("from_text")
     if doc.computed:  # filterable and facetable (flags=computed_totals), e.g. to leave such reports out
         doc.flags.append("computed_totals")
     doc.checks = run_checks(doc.metrics, doc.template, set(doc.computed))

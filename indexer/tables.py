@@ -19,7 +19,17 @@ from dataclasses import dataclass, field
 from itertools import product
 
 from indexer import catalogue
-from indexer.numbers import INT, Column, groups_sum, normalize, parse_cell, split_run, sums_to_last
+from indexer.numbers import (
+    INT,
+    Column,
+    agreed,
+    gap_readings,
+    groups_sum,
+    normalize,
+    parse_cell,
+    split_run,
+    sums_to_last,
+)
 
 Value = float | int | None
 
@@ -157,6 +167,9 @@ class TableResult:
     read_rows: list[str] = field(default_factory=list)  # rows of table 三 read with values, in reading order
     total_column: bool = True  # table 三 prints a 总计 column (assumed unless its layout shows none)
     computed: list[str] = field(default_factory=list)  # metric keys computed by nianbao, not printed in the report
+    blank_zero: list[str] = field(default_factory=list)  # metric keys read as 0 from a blank cell of a filled row
+    from_text: list[str] = field(default_factory=list)  # metric keys stated by a sentence, not a table
+    dropped_blanks: bool = False  # rows rebuilt from a one-cell-per-line dump, which drops blank cells
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append((code, message))
@@ -221,10 +234,26 @@ def _trim(cells: list[str], n: int) -> list[str]:
 
 
 def _values_from_cells(cells: list[str], n: int) -> list[Value] | None:
+    reading = _cells_reading(cells, n)
+    return reading[0] if reading is not None else None
+
+
+def _is_blank(cell: str) -> bool:
+    return not normalize(cell).strip()
+
+
+def _cells_reading(cells: list[str], n: int) -> tuple[list[Value], set[int]] | None:
+    """``n`` values and the indexes of blank cells read as 0 (the template's zero, in a row with a printed number).
+
+    A placeholder ("—", "/") stays None: only an empty cell is the template's blank."""
     cells = _trim(cells, n)
     if len(cells) != n:
         return None
-    return [parse_cell(c).value for c in cells]
+    values = [parse_cell(c).value for c in cells]
+    if all(v is None for v in values):
+        return values, set()  # a row blank throughout gives nothing
+    blanks = {i for i, c in enumerate(cells) if _is_blank(c)}
+    return [0 if i in blanks else v for i, v in enumerate(values)], blanks
 
 
 _RUN_CHARS = re.compile(r"[\d\s.,\-]*")
@@ -304,10 +333,54 @@ class Stream:
         return -1
 
 
+_NUMERAL = "[一二三四五六七八九十]+"
+_ROW_LABEL_START = re.compile(rf"^\s*(?:{_NUMERAL}\s*[、.．]|[（(]\s*{_NUMERAL}\s*[)）]|\d{{1,2}}\s*[.、．])")
+MIN_NUMBER_LINES = 20  # table 三 alone has 25 rows of 6–7 cells: fewer number lines are not a cell-per-line dump
+
+
+def join_cell_lines(rows: list[list[str]]) -> list[list[str]]:
+    """A dump with every cell on its own line (a copied web page, an XPath //text() dump, PDF text without
+    layout) back into rows: a label (its lines joined, "商业" + "企业") followed by its value lines. A new label
+    starts at a template row number ("一、", "（二）", "3.") or after values; long sentences stand alone.
+
+    Returns ``rows`` itself when the stream is not such a dump. Blank cells leave no line in these dumps, so
+    a rebuilt row may hold fewer values than columns (see ``_gap_row``)."""
+    if sum(1 for r in rows if len(r) == 1 and r[0].strip() and _is_value(r[0])) < MIN_NUMBER_LINES:
+        return rows
+    out: list[list[str]] = []
+    label: list[str] = []
+    values: list[str] = []
+
+    def flush() -> None:
+        if label or values:
+            out.append(["".join(label), *values])
+        label.clear()
+        values.clear()
+
+    for row in rows:
+        cell = row[0].strip() if len(row) == 1 else ""
+        if len(row) != 1 or not cell:
+            flush()
+            out.append(row)
+        elif _is_value(cell):
+            values.append(cell)
+        elif len(cell) > 60 or "。" in cell:
+            flush()
+            out.append([cell])
+        else:
+            if values or _ROW_LABEL_START.match(cell):
+                flush()
+            label.append(cell)
+    flush()
+    return out
+
+
 def read_tables(rows: list[list[str]]) -> TableResult:
     """All metrics of tables 二, 三 and 四 found in the row stream."""
     result = TableResult()
-    stream = Stream.of(rows)
+    joined = join_cell_lines(rows)
+    result.dropped_blanks = joined is not rows
+    stream = Stream.of(joined)
     app_start = stream.find(r"本年新收")
     app_end = stream.find(r"结转下年|下年度继续办理", max(app_start, 0))
     flat = app_start >= 0 and app_start == app_end and len(stream.folded[app_start]) > 300
@@ -347,13 +420,30 @@ def _as_columns(values: list[Value] | None, layout: list[str]) -> dict[str, Valu
     return {col: value for col, value in zip(names, values, strict=False) if col != "?"}
 
 
-def _store_app_row(result: TableResult, key: str, values: dict[str, Value] | None) -> None:
+def _store_app_row(
+    result: TableResult, key: str, values: dict[str, Value] | None, blanks: Sequence[str] | set[str] = ()
+) -> None:
+    """A row's values; ``blanks``: its columns read as 0 from blank cells. A blank 总计 whose six parts were all
+    read is their sum (marked computed, as for a table without a 总计 column), else None."""
     for col in catalogue.APPLICANT_COLUMN_KEYS:
         result.metrics[f"{key}.{col}"] = None
+        for marks in (result.blank_zero, result.computed):
+            if f"{key}.{col}" in marks:
+                marks.remove(f"{key}.{col}")
     if values is None:
         return
     for col in catalogue.APPLICANT_COLUMN_KEYS:
         result.metrics[f"{key}.{col}"] = values.get(col)
+    for col in blanks:
+        if col == "total":
+            parts = [values.get(c) for c in catalogue.APPLICANT_PARTS]
+            if any(p is None for p in parts):
+                result.metrics[f"{key}.total"] = None
+            else:
+                result.metrics[f"{key}.total"] = sum(p for p in parts if p is not None)
+                result.computed.append(f"{key}.total")
+        elif values.get(col) == 0:
+            result.blank_zero.append(f"{key}.{col}")
     if key not in result.read_rows:  # its blank cells are reported in _finish, after totals are computed
         result.read_rows.append(key)
 
@@ -418,8 +508,12 @@ def _starts_under_first_column(rec: Record, grid: dict[int, str]) -> bool:
     return positions[0] == min(grid) and all(p in grid for p in positions) and len(positions) >= 5
 
 
-def _positional(rec: Record, grid: dict[int, str]) -> dict[str, Value] | None:
-    """Values by grid position under the header; None unless every value cell sits under a named column."""
+Columns = tuple[dict[str, Value], set[str]]  # a row's values by applicant column, and its columns read from blanks
+
+
+def _positional(rec: Record, grid: dict[int, str]) -> Columns | None:
+    """Values by grid position under the header; None unless every value cell sits under a named column.
+    Blank cells under named columns of a row with a printed number are the template's 0."""
     if rec.offset < 0 or not grid or not rec.cells:
         return None
     out: dict[str, Value] = {}
@@ -430,7 +524,15 @@ def _positional(rec: Record, grid: dict[int, str]) -> dict[str, Value] | None:
         if key is None:
             return None
         out[key] = parse_cell(cell).value
-    return out or None
+    if not any(v is not None for v in out.values()):
+        return None
+    blanks: set[str] = set()
+    label_columns = set(range(rec.offset))  # a cell left of the values holds (part of) the label, not a blank
+    for col, key in grid.items():
+        if key not in out and col not in label_columns and col - rec.offset < len(rec.cells):
+            out[key] = 0
+            blanks.add(key)
+    return out, blanks
 
 
 # -- cells ---------------------------------------------------------------------------------------------
@@ -463,14 +565,17 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
     grid = header_grid(stream.rows[header_start:app_start])
     keys = application_rows(template)
     records: list[tuple[str, Record]] = []
+    blank_rows: set[str] = set()  # rows printed with every cell blank: not given (a blank row is not a zero row)
     pointer = 0
     seen: set[str] = set()
     for row in stream.rows[app_start : app_end + 1]:
         rec = split_row(row)
         non_blank = [c for c in rec.cells or [] if c]
-        if not non_blank:
-            continue
         key = match_application_label(rec.label, keys) if rec.label else None
+        if not non_blank:
+            if key is not None:
+                blank_rows.add(key)
+            continue
         if key is None:
             if len(non_blank) < 3:
                 continue  # a stray number between fragments of a broken table
@@ -496,7 +601,7 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
         shown = {k for k in grid.values() if k != "total" or result.total_column}  # no cells under 总计: not read
         named = "、".join(_COLUMN_NAMES[k] for k in catalogue.APPLICANT_COLUMN_KEYS if k in shown)
         result.warn("missing_column", f"表三 rows are read by their position under the header ({named})")
-    elif len(layout) == 7 and 6 in widths and 7 not in widths:
+    elif len(layout) == 7 and 6 in widths and 7 not in widths and not result.dropped_blanks:
         layout = [*layout[:5], "?"]
         result.warn("missing_column", "表三 has six applicant columns but names seven; 其他 and 总计 are not read")
     elif len(layout) == 6:
@@ -505,24 +610,63 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
         result.warn("missing_column", f"表三 has no {missing} column{not_given}")
     assigned = {key: _app_values(rec, layout, grid, key, result) for key, rec in records}
     for key in keys:
-        _store_app_row(result, key, assigned.get(key))
+        found = assigned.get(key)
+        _store_app_row(result, key, found[0] if found else None, found[1] if found else ())
         if key not in assigned:
-            result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: row not found")
+            why = "every cell blank, not given" if key in blank_rows else "row not found"
+            result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: {why}")
     _read_review_cells(stream, app_end + 1, result)
 
 
-def _app_values(
-    rec: Record, layout: list[str], grid: dict[int, str], key: str, result: TableResult
-) -> dict[str, Value] | None:
+def _with_blanks(reading: tuple[list[Value], set[int]], layout: list[str]) -> Columns | None:
+    values, blank_idx = reading
+    names = list(catalogue.APPLICANT_COLUMN_KEYS) if len(values) == 7 else layout
+    columns = _as_columns(values, layout)
+    if columns is None:
+        return None
+    return columns, {names[i] for i in blank_idx if i < len(names) and names[i] != "?"}
+
+
+def _gap_row(rec: Record, layout: list[str], key: str, result: TableResult) -> Columns | None:
+    """A row from a text dump that dropped its blank cells: fewer printed values than columns. The values keep
+    their order; the blanks are 0s somewhere. Read only what every placement that keeps the row's identity
+    agrees on (usually everything; at least its 总计), the rest None with a warning."""
+    printed = [parse_cell(c).value for c in rec.cells or [] if c.strip()]
+    n = len(layout)
+    if not printed or len(printed) >= n or any(v is None for v in printed):
+        return None
+    accept = sums_to_last if layout[-1] == "total" else None
+    readings = gap_readings([v for v in printed if v is not None], n, accept)
+    if not readings:
+        return None
+    values = agreed([r for r, _b in readings])
+    blanks = {layout[i] for r, b in readings for i in b if values[i] == 0}
+    names = [layout[i] for i, v in enumerate(values) if v is None]
+    if names:
+        result.warn(
+            "ambiguous_value",
+            f"表三 {_LABEL_NAMES.get(key, key)}: {len(printed)} values for {n} columns (blank cells dropped); "
+            f"{'、'.join(_COLUMN_NAMES.get(c, c) for c in names)} not read, the rest hold whichever cells were blank",
+        )
+    if all(v is None for v in values):
+        return None
+    return {col: v for col, v in zip(layout, values, strict=True)}, blanks
+
+
+def _app_values(rec: Record, layout: list[str], grid: dict[int, str], key: str, result: TableResult) -> Columns | None:
     """A row's values: all seven, else by position under the header, else by the table's six-column layout."""
-    values = _values_from_cells(rec.cells or [], 7)
-    if values is not None:
-        return _as_columns(values, layout)
+    seven = _cells_reading(rec.cells or [], 7)
+    if seven is not None:
+        return _with_blanks(seven, layout)
+    if result.dropped_blanks:  # cell counts say nothing about columns: only the identities place the values
+        return _gap_row(rec, layout, key, result)
     by_position = _positional(rec, grid)
     if by_position is not None:
         return by_position
-    if len(layout) == 6 and (six := _values_from_cells(rec.cells or [], 6)) is not None:
-        return _as_columns(six, layout)
+    if len(layout) == 6 and (six := _cells_reading(rec.cells or [], 6)) is not None:
+        return _with_blanks(six, layout)
+    if rec.offset < 0 and (gaps := _gap_row(rec, layout, key, result)) is not None:
+        return gaps
     result.warn(
         "cell_count",
         f"表三 {_LABEL_NAMES.get(key, key)}: {len(_trim(rec.cells or [], 7))} cells for "
@@ -540,9 +684,11 @@ def _read_active(records: list[Record], template: str, result: TableResult) -> N
             continue
         cols = columns[key]
         non_blank = [c for c in rec.cells or [] if c]
-        values = _values_from_cells(rec.cells or [], len(cols))
+        reading = _cells_reading(rec.cells or [], len(cols))
+        values, blanks = reading if reading is not None else (None, set())
         if values is None and non_blank and len(non_blank) == len(cols):
             values = [parse_cell(c).value for c in non_blank]
+        result.blank_zero.extend(f"{key}.{cols[i][0]}" for i in sorted(blanks))
         if values is None:
             result.warn(
                 "cell_count",
@@ -553,32 +699,121 @@ def _read_active(records: list[Record], template: str, result: TableResult) -> N
         result.metrics[f"{key}._seen"] = 1
 
 
+_REVIEW_KEYS = [f"{g}.{c}" for g, _ in catalogue.REVIEW_GROUPS for c, _ in catalogue.REVIEW_COLUMNS]
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# "本年度未发生行政复议、行政诉讼", "没有发生因政府信息公开引起的行政复议和行政诉讼": the text states zeros.
+_NONE_HAPPENED = r"(?:未|没有|无)(?!经|审)(?:发生|收到|出现|产生|涉及)?[^。；;，,]{0,14}?"
+_NO_REVIEW_NOR_LITIGATION = re.compile(_NONE_HAPPENED + r"行政复议[^。；;]{0,6}?行政诉讼")
+_NO_REVIEW = re.compile(_NONE_HAPPENED + r"行政复议")
+_NO_LITIGATION = re.compile(_NONE_HAPPENED + r"行政诉讼")
+
+
 def _read_review_cells(stream: Stream, start: int, result: TableResult) -> None:
-    numbers: list[Value] = []
-    stop = stream.find(r"存在的主要问题|其他需要报告|^五[、.]|^\(一\)", start + 1)
-    stop = stop if stop >= 0 else min(len(stream.rows), start + 40)
-    for row in stream.rows[start:stop]:
+    """Table 四 after table 三: its own rows only (from its 行政复议 header on, never table 三's last values).
+
+    One row of 15 cells is the grid (blank cells are its 0s). Values gathered from several rows, or fewer than
+    15 (a dump dropped the blank cells), are accepted only as far as the groups' identities (four results add
+    up to 总计) pin them down; the rest None with a warning."""
+    head = stream.find(r"行政复议", start)
+    if head < 0:
+        _store_review(result, None, "table not found")
+        return
+    stop = stream.find(r"存在的主要问题|其他需要报告|^五[、.]|^\(一\)", head + 1)
+    stop = stop if stop >= 0 else min(len(stream.rows), head + 40)
+    printed: list[str] = []
+    rows_used = 0
+    for row in stream.rows[head:stop]:
         rec = split_row(row)
-        cells = [c for c in rec.cells or [] if c]
-        if rec.label and re.search(r"[\u4e00-\u9fff]", rec.label) and len(cells) < 5:
+        cells = rec.cells or []
+        values = [c for c in cells if c.strip()]
+        if rec.label and _CJK.search(rec.label) and len(values) < 5:
             continue  # a header row
-        if len(cells) == 15:
-            numbers = [parse_cell(c).value for c in cells]
+        if not values:
+            continue
+        grid = cells if not rec.label and len(cells) == 15 else _trim(cells, 15)
+        if not printed and len(grid) == 15:
+            reading = _cells_reading(grid, 15)
+            if reading is not None:
+                _store_review(result, reading[0], "")
+                result.blank_zero.extend(_REVIEW_KEYS[i] for i in sorted(reading[1]))
+                return
+        if len(printed) + len(values) > 15:
             break
-        if cells and len(numbers) + len(cells) <= 15:
-            numbers.extend(parse_cell(c).value for c in cells)
-        if len(numbers) == 15:
+        printed.extend(values)
+        rows_used += 1
+        if len(printed) == 15:
             break
-    _store_review(result, numbers if len(numbers) == 15 else None, "" if numbers else "table not found")
+    if printed:
+        _review_from_values([parse_cell(c).value for c in printed], rows_used, result)
+        return
+    sentences = [f for r, f in zip(stream.rows[head:stop], stream.folded[head:stop], strict=True) if len(r) == 1]
+    if _review_from_text(" ".join(f for f in sentences if "结果维持" not in f), result):
+        return
+    _store_review(result, None, "table not found")
+
+
+def _review_from_values(values: list[Value], rows_used: int, result: TableResult) -> None:
+    check = groups_sum(5)
+    if len(values) == 15 and all(v is not None for v in values):
+        numbers = [v for v in values if v is not None]
+        if rows_used == 1 or check(numbers):
+            _store_review(result, values, "")
+        else:
+            _store_review(result, None, f"15 values from {rows_used} rows do not add up per group: {numbers}")
+        return
+    if len(values) == 15 or any(v is None for v in values):
+        _store_review(result, values if len(values) == 15 else None, "placeholders among fewer than 15 values")
+        return
+    numbers = [v for v in values if v is not None]
+    readings = gap_readings(numbers, 15, check)
+    agreed_values = agreed([r for r, _b in readings])
+    if not agreed_values or all(v is None for v in agreed_values):
+        _store_review(result, None, f"{len(values)} values for 15 cells, no single placement adds up: {numbers}")
+        return
+    result.found.add("review")
+    blanks = {i for _r, b in readings for i in b if agreed_values[i] == 0}
+    for i, key in enumerate(_REVIEW_KEYS):
+        result.metrics[key] = agreed_values[i]
+        if i in blanks:
+            result.blank_zero.append(key)
+    unread = [key for key, v in zip(_REVIEW_KEYS, agreed_values, strict=True) if v is None]
+    if unread:
+        result.warn(
+            "ambiguous_value",
+            f"表四: {len(values)} values for 15 cells (blank cells dropped); not read: {', '.join(unread)}",
+        )
+
+
+def _review_from_text(text: str, result: TableResult) -> bool:
+    """Table 四 replaced by a sentence saying nothing happened: its zeros, marked as read from the text."""
+    if _NO_REVIEW_NOR_LITIGATION.search(text):
+        keys = _REVIEW_KEYS
+    elif _NO_REVIEW.search(text):
+        keys = _REVIEW_KEYS[:5]
+    elif _NO_LITIGATION.search(text):
+        keys = _REVIEW_KEYS[5:]
+    else:
+        return False
+    result.found.add("review")
+    for key in _REVIEW_KEYS:
+        result.metrics[key] = 0 if key in keys else None
+    result.from_text.extend(keys)
+    result.warn(
+        "from_text",
+        "表四未列数字，报告文字说明未发生行政复议/行政诉讼，相应数值记为 0 / table 四 gives no numbers; the text "
+        f"says none happened, so {len(keys)} value(s) are 0 as stated in the text",
+    )
+    if len(keys) < 15:
+        result.warn("missing_value", "表四: the text speaks of only one of 行政复议 / 行政诉讼; the other is not given")
+    return True
 
 
 def _store_review(result: TableResult, values: list[Value] | None, why: str) -> None:
-    keys = [f"{g}.{c}" for g, _ in catalogue.REVIEW_GROUPS for c, _ in catalogue.REVIEW_COLUMNS]
     if values is not None:
         result.found.add("review")
     else:
         result.warn("missing_value", f"表四: 15 numbers not read ({why or 'incomplete'})")
-    for i, key in enumerate(keys):
+    for i, key in enumerate(_REVIEW_KEYS):
         result.metrics[key] = values[i] if values is not None else None
 
 
@@ -811,6 +1046,15 @@ def _finish(result: TableResult) -> None:
             del result.metrics[key]
     computed = set(result.computed)
     result.computed = [m.key for m in catalogue.metrics() if m.key in computed]
+    for marks in (result.blank_zero, result.from_text):  # catalogue order, only keys that hold a 0
+        keep = {k for k in marks if result.metrics.get(k) == 0}
+        marks[:] = [m.key for m in catalogue.metrics() if m.key in keep]
+    if result.blank_zero:
+        result.warn(
+            "blank_zero",
+            f"{len(result.blank_zero)} 个空白单元格按模板读作 0 / {len(result.blank_zero)} blank cell(s) of filled "
+            "rows read as 0 (the template's zero), listed in blank_zero",
+        )
 
 
 def _warn_blanks(result: TableResult) -> None:

@@ -164,6 +164,7 @@ GROUP_HEADINGS: dict[str, str] = {"outcomes.disclosed": "三、本年度办理�
 def metric_tables(doc: ReportDocument) -> list[dict[str, Any]]:
     failed = failed_metric_keys(doc.checks)
     computed = set(doc.computed)
+    blank_zero, from_text = set(doc.blank_zero), set(doc.from_text)
     tables = []
     for table, table_label in catalogue.TABLE_LABELS.items():
         # Rows in catalogue order, each with its shown columns; consecutive rows sharing columns share a block.
@@ -197,6 +198,8 @@ def metric_tables(doc: ReportDocument) -> list[dict[str, Any]]:
                             "failed": m.key in failed,
                             "derived": m.derived,
                             "computed": m.key in computed,
+                            "blank_zero": m.key in blank_zero,
+                            "from_text": m.key in from_text,
                         }
                         for m in ms
                     ],

@@ -208,6 +208,8 @@ class CellSchema(Schema):
     computed = fields.Boolean(
         metadata={"description": "a 总计 the report does not print, computed as the sum of the applicant columns"}
     )
+    blank_zero = fields.Boolean(metadata={"description": "0 read from a blank cell of a filled row, not a printed 0"})
+    from_text = fields.Boolean(metadata={"description": "stated by the report's text (no table), e.g. 未发生行政复议"})
 
 
 class TableColumnSchema(Schema):

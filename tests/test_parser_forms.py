@@ -1,0 +1,121 @@
+"""Every text form of the one template parses to the values put in it, and never to a wrong one.
+
+The fixtures in tests/fixtures/forms/ are written in the shapes real reports come in (one cell per line with
+any line break, HTML with ``&nbsp;`` cells, …); their numbers are those of ``parser_builders`` (one consistent
+report), except table 四 which prints 6, 7, 2, 1 — the totals a reader once lost to table 三's trailing zeros.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import parser_builders as b
+import pytest
+
+from indexer.parse import parse_bytes, parse_file
+from indexer.tables import read_tables
+
+FORMS = Path(__file__).parent / "fixtures" / "forms"
+REVIEW = [6, 0, 0, 1, 7, 2, 0, 0, 0, 2, 0, 0, 0, 1, 1]
+REVIEW_KEYS = [f"{g}.{c}" for g in ("review", "litigation.direct", "litigation.after_review")
+               for c in ("upheld", "corrected", "other", "pending", "total")]  # fmt: skip
+
+
+def expected() -> dict[str, float | int]:
+    out = dict(b.expected_metrics())
+    out.update(dict(zip(REVIEW_KEYS, REVIEW, strict=True)))
+    return out
+
+
+def wrong_values(doc) -> dict[str, tuple]:
+    return {k: (doc.metrics.get(k), v) for k, v in expected().items() if doc.metrics.get(k) not in (None, v)}
+
+
+@pytest.mark.parametrize("name", ["cells-per-line-lf.txt", "cells-per-line-crlf.txt"])
+def test_one_cell_per_line_is_read_whole(name: str) -> None:
+    doc = parse_file(FORMS / name)
+    assert {k: doc.metrics.get(k) for k in expected()} == expected()
+    assert doc.check_status == "ok" and doc.blank_zero == []
+
+
+def test_one_cell_per_line_with_dropped_blanks_reads_only_what_is_certain() -> None:
+    # Bare \r line breaks; every 0 cell left blank, so the dump has no line for it: a row's values are known
+    # only up to where the blanks sat. The totals are certain (the blanks are 0s); nothing is guessed.
+    doc = parse_file(FORMS / "cells-per-line-cr-blanks.txt")
+    assert wrong_values(doc) == {}
+    assert [doc.metrics[k] for k in ("review.total", "litigation.direct.total", "litigation.after_review.total")] == [
+        7, 2, 1,
+    ]  # fmt: skip
+    assert doc.metrics["applications.new.total"] == 19 and doc.metrics["outcomes.total.total"] == 20
+    assert doc.metrics["applications.new.natural_person"] is None
+    assert doc.metrics["outcomes.withheld.state_secret.total"] is None  # a row blank throughout is not given
+    assert any(w.code == "ambiguous_value" for w in doc.warnings)
+
+
+def test_review_is_never_filled_from_table_three() -> None:
+    # Before: table 三's last row (seven 0s, one per line) was taken as table 四's first seven values.
+    doc = parse_file(FORMS / "cells-per-line-lf.txt")
+    assert [doc.metrics[k] for k in REVIEW_KEYS] == REVIEW
+
+
+def test_html_nbsp_cells_are_marked_zeros() -> None:
+    doc = parse_file(FORMS / "html-nbsp-blanks.html")
+    assert wrong_values(doc) == {}
+    assert [doc.metrics[k] for k in REVIEW_KEYS] == REVIEW  # table 四 with blank cells
+    assert {"review.upheld", "review.pending"}.isdisjoint(doc.blank_zero)  # printed, not blank
+    assert {"review.corrected", "litigation.direct.corrected"} <= set(doc.blank_zero)
+    assert "applications.new.social_org" in doc.blank_zero and doc.metrics["applications.new.social_org"] == 0
+    assert "applications.new.natural_person" not in doc.blank_zero
+    assert "active.rules.repealed" in doc.blank_zero
+    # A 总计 left blank while its parts are printed: their sum, marked computed (not blank_zero).
+    assert doc.metrics["outcomes.disclosed.total"] == 9 and "outcomes.disclosed.total" in doc.computed
+    assert "outcomes.disclosed.total" not in doc.blank_zero
+    # A row blank throughout stays None, with a warning that says so.
+    assert doc.metrics["outcomes.withheld.state_secret.natural_person"] is None
+    assert any("every cell blank" in w.message for w in doc.warnings)
+    assert "blank_zero" in doc.flags
+
+
+def test_placeholder_dash_is_not_a_blank_zero() -> None:
+    rows = b.application_rows()
+    rows[2] = [rows[2][0], "12", "—", "1", "", "2", "1", "19"]  # 商业企业 "—": not given; 社会公益组织 blank: 0
+    doc = parse_bytes(b.text_report(applications=rows).encode(), url="dash.txt")
+    assert doc.metrics["applications.new.commercial"] is None
+    assert doc.metrics["applications.new.social_org"] == 0 and "applications.new.social_org" in doc.blank_zero
+
+
+def test_blank_row_in_a_grid_stays_none() -> None:
+    rows = b.application_rows()
+    rows[2] = [rows[2][0], "", "", "", "", "", "", ""]
+    result = read_tables(rows)
+    assert result.metrics["applications.new.natural_person"] is None
+    assert result.metrics["applications.new.total"] is None
+    assert not [k for k in result.blank_zero if k.startswith("applications.new.")]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["本年度未发生行政复议、行政诉讼。", "本机关没有发生因政府信息公开引起的行政复议和行政诉讼情况。"],
+)
+def test_review_replaced_by_a_sentence_reads_zeros_from_the_text(sentence: str) -> None:
+    text = b.text_report().replace("\n".join("\t".join(r) for r in b.review_rows()), sentence)
+    doc = parse_bytes(text.encode(), url="sentence.txt")
+    assert [doc.metrics[k] for k in REVIEW_KEYS] == [0] * 15
+    assert doc.from_text == REVIEW_KEYS and "from_text" in doc.flags
+    assert any(w.code == "from_text" for w in doc.warnings)
+
+
+def test_review_sentence_about_litigation_only() -> None:
+    text = b.text_report().replace("\n".join("\t".join(r) for r in b.review_rows()), "本年度无行政诉讼。")
+    doc = parse_bytes(text.encode(), url="sentence.txt")
+    assert [doc.metrics[k] for k in REVIEW_KEYS[5:]] == [0] * 10
+    assert all(doc.metrics[k] is None for k in REVIEW_KEYS[:5])
+
+
+def test_review_values_that_do_not_add_up_across_rows_are_not_taken() -> None:
+    rows = [*b.review_rows()[:2], ["2", "1", "0", "1", "4", "1", "0"], ["0", "0", "1", "0", "0", "1", "0", "9"]]
+    table = "\n".join("\t".join(r) for r in rows)
+    text = b.text_report().replace("\n".join("\t".join(r) for r in b.review_rows()), table)
+    doc = parse_bytes(text.encode(), url="split.txt")
+    assert all(doc.metrics[k] is None for k in REVIEW_KEYS)
+    assert any("do not add up" in w.message for w in doc.warnings)
