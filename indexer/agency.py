@@ -14,6 +14,7 @@ from indexer.regions import gazetteer, mentions
 _YEAR = r"(?:19|20)\d{2}\s*年(?:度)?"
 _REPORT = r"(?:政府信息公开|政务公开|信息公开)"
 _TITLE = re.compile(rf"^\s*(?:{_YEAR})?\s*(?P<name>.+?)\s*(?:[（(]?{_YEAR}[)）]?)?\s*{_REPORT}")
+_LINKING_TAIL = re.compile(r"(?:关于|关於|印发|发布|公布)+(?:的)?$")
 _DEPARTMENT_ENDINGS = ("局", "委", "委员会", "厅", "办", "中心", "院", "署", "所", "队", "处", "站", "会", "部", "科委")
 
 
@@ -24,6 +25,7 @@ def name_from_title(title: str) -> str:
     if not m:
         return ""
     name = re.sub(rf"{_YEAR}$", "", m.group("name")).strip("《》“”\"' ：:")
+    name = _LINKING_TAIL.sub("", name)  # "卢氏县人民政府关于2024年…" names 卢氏县人民政府
     if name in ("政府", "人民政府") or not 2 <= len(name) <= 40:
         return ""
     return name

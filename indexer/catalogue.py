@@ -120,6 +120,14 @@ YOY_METRICS: tuple[str, ...] = (
     "litigation.direct.total",
     "active.fees.amount_wan",
 )
+# One key across template generations, so 2019–2025 compare in one series. The 2019 form's 本年新制作数量 and
+# the 2021 form's 本年制发件数 both count the documents an agency issued that year: the 2019 column is read
+# into its own key (kept) and also into the harmonised one. 处理决定数量 (2019) and 本年处理决定数量 (2021)
+# are one key already (``active.<row>.decisions``).
+HARMONISED: dict[str, str] = {
+    "active.rules.new_made": "active.rules.issued",
+    "active.normative_documents.new_made": "active.normative_documents.issued",
+}
 RATIO_UNIT = "比例"  # a share between 0 and 1 (buckets in store.query.buckets_for)
 CHANGE_UNIT = "变化率"  # a relative change, (this year − last year) / last year
 ANALYSIS_TEMPLATE = "analysis"  # not a cell of any report template

@@ -74,6 +74,7 @@ class Section:
     key: str = field(default="", metadata=_kw(choices=SECTION_KEYS))
     title: str = field(default="", metadata={"search": "none"})  # heading as published
     text: str = field(default="", metadata={"search": "text"})
+    original: str = field(default="", metadata={"search": "none"})  # as published, when ``text`` was converted
 
 
 @dataclass(slots=True)

@@ -12,10 +12,11 @@ import re
 from pathlib import Path
 
 from indexer import agency as agency_mod
-from indexer import regions
+from indexer import regions, script
 from indexer.checks import check_status, run_checks
 from indexer.document import (
     PARSER_VERSION,
+    SECTIONS,
     SOURCE_FORMATS,
     Provenance,
     Region,
@@ -81,6 +82,29 @@ def parse_bytes(
     return doc
 
 
+_REPORT_TITLE = re.compile(r"报告|年报|報告|年報")
+_TOP_SECTIONS = {key for key, _name in SECTIONS}
+
+
+def not_a_report(doc: ReportDocument) -> str:
+    """Why ``doc`` is not an annual report ("" when it reads as one): unreadable, or none of a report title,
+    the template's section headings (at least two) and its tables. One predicate for `nianbao parse` and the
+    pipeline."""
+    for flag in ("parse_failed", "unsupported_format", "needs_ocr"):
+        if flag in doc.flags:
+            reason = next((w.message for w in doc.warnings if w.code == flag), flag)
+            return reason
+    sections = {s.key for s in doc.sections} & _TOP_SECTIONS
+    if doc.template in ("2019", "2021") or len(sections) >= 2:
+        return ""
+    if _REPORT_TITLE.search(doc.title) and doc.year is not None:
+        return ""
+    return (
+        "没有年报标题、模板章节或统计表 / no report title, template section headings or tables found "
+        f"(title {doc.title[:40]!r}, {len(sections)} section heading(s))"
+    )
+
+
 def _flag(doc: ReportDocument, flag: str, message: str) -> None:
     if flag not in doc.flags:
         doc.flags.append(flag)
@@ -131,13 +155,30 @@ def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None
         if not doc.flags:
             _flag(doc, "parse_failed", "没有可读文本 / no readable text")
         return
+    original = ""
+    if script.is_traditional(text):
+        original = text
+        extracted = script.simplified(extracted)
+        text = extracted.text()
+        doc.flags.append("traditional_script")
+        doc.warnings.append(
+            Warning(
+                "traditional_script",
+                "繁体字报告：已转为简体以便检索，原文保留 / traditional script, read and "
+                "indexed in simplified script; the original text is kept in each section's original",
+            )
+        )
     doc.title = find_title(extracted, title_hint)
     doc.year = report_year(doc.title, text)
+    if not doc.title and doc.year and extracted.meta.get("publisher"):  # no title line at all: agency + year
+        doc.title = f"{extracted.meta['publisher']}{doc.year}年政府信息公开工作年度报告"
     if doc.year is None:
         doc.warnings.append(Warning("missing_year", "未能确定报告年度 / reporting year not found"))
     doc.published = iso_date(extracted.meta.get("published", ""))
     doc.period_start, doc.period_end = report_period(text)
     doc.sections = find_sections(text)
+    if original:
+        _keep_original(doc, text, original)
     _fill_agency_region(doc, extracted, region)
     result = read_tables(extracted.rows())
     doc.metrics = result.metrics
@@ -170,14 +211,32 @@ def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None
         doc.flags.append("checks_failed")
 
 
+def _keep_original(doc: ReportDocument, converted: str, original: str) -> None:
+    """Each section's text as published: the same span of the original (conversion keeps lengths), else the
+    whole original text on the first section."""
+    if len(converted) == len(original):
+        pos = 0
+        for section in doc.sections:
+            at = converted.find(section.text, pos)
+            if at < 0:
+                break
+            section.original = original[at : at + len(section.text)]
+            pos = at + len(section.text)
+        else:
+            return
+    if doc.sections:
+        doc.sections[0].original = original
+
+
 def _fill_agency_region(doc: ReportDocument, extracted: Extracted, hint: Region | str | None) -> None:
     name = agency_mod.name_from_title(doc.title) or extracted.meta.get("publisher", "")
     if not name:
         doc.warnings.append(Warning("missing_agency", "未能从标题确定发布机关 / agency name not found in the title"))
     clue = " ".join(x for x in (name, doc.title, extracted.meta.get("publisher", "")) if x)
-    region, warnings = regions.resolve(clue, hint)
+    url = doc.provenance.url
+    region, warnings = regions.resolve(clue, hint, url)
     if not region.province and not warnings:
-        region, warnings = regions.resolve(extracted.text()[:300], hint)
+        region, warnings = regions.resolve(extracted.text()[:300], hint, url)
     doc.region = region
     doc.warnings.extend(Warning(code, message) for code, message in warnings)
     doc.agency = agency_mod.make_agency(name, region)
@@ -188,7 +247,7 @@ def find_title(extracted: Extracted, hint: str | None = None) -> str:
     """Metadata title, else the first lines that read like one (joined when broken over lines)."""
     if extracted.title and "报告" in extracted.title:
         return _clean(extracted.title)
-    lines = [b for b in extracted.blocks[:12] if isinstance(b, str)]
+    lines = [b for b in extracted.blocks[:12] if isinstance(b, str) and not _BREADCRUMB.search(b)]
     for i, line in enumerate(lines):
         squeezed = re.sub(r"\s+", "", line)
         if "年" not in squeezed or len(line) > 80 or not re.search(r"政府信息公开|政务公开|信息公开", squeezed):
@@ -203,6 +262,11 @@ def find_title(extracted: Extracted, hint: str | None = None) -> str:
             title += following
         return _clean(title)
     return _clean(hint or extracted.title or "")
+
+
+_BREADCRUMB = re.compile(
+    r"^\s*(?:首页|当前位置|您现在的位置|位置)|\s[>＞»›]\s|[>＞»›]{1,2}\s*(?:政务公开|信息公开|政府信息)"
+)
 
 
 def _clean(title: str) -> str:

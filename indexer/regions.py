@@ -161,8 +161,37 @@ def parse_hint(hint: Region | str | None) -> str:
     return code
 
 
-def resolve(text: str, hint: Region | str | None = None) -> tuple[Region, list[tuple[str, str]]]:
-    """The region named by ``text`` (title, agency name), narrowed by ``hint``; warnings when ambiguous."""
+def url_slugs(url: str) -> set[str]:
+    """Path segments of a URL that may name a place in pinyin ("/zfxxgk/ndbg/zhanhe/…" → {"zhanhe", …})."""
+    path = re.sub(r"^[a-z]+://[^/]*", "", url.lower()).split("?")[0]
+    return {seg for seg in re.split(r"[/_\-.]", path) if seg.isalpha() and 3 <= len(seg) <= 24}
+
+
+def _slugs_of(name: str) -> set[str]:
+    """How a site spells a division in its paths: full pinyin or initials, with or without the suffix."""
+    from pypinyin import lazy_pinyin  # loaded only when a place name is ambiguous
+
+    out: set[str] = set()
+    for form in {name, short_name(name)}:
+        if len(form) < 2:
+            continue
+        syllables = lazy_pinyin(form)
+        out.add("".join(syllables))
+        out.add("".join(s[0] for s in syllables if s))
+    return out
+
+
+def _named_by_url(codes: list[str], slugs: set[str]) -> list[str]:
+    """The candidate codes one of whose divisions (below the province) the URL path names."""
+    g = gazetteer()
+    return [c for c in codes if any(_slugs_of(d.name) & slugs for d in g.chain(c)[1:])]
+
+
+def resolve(text: str, hint: Region | str | None = None, url: str = "") -> tuple[Region, list[tuple[str, str]]]:
+    """The region named by ``text`` (title, agency name), narrowed by ``hint``; warnings when ambiguous.
+
+    A name found in several places is settled by the URL when its path names exactly one of them in pinyin
+    (sites file reports under "/ndbg/zhanhe/"); otherwise it is not guessed."""
     warnings: list[tuple[str, str]] = []
     base = parse_hint(hint)
     found = mentions(text)
@@ -182,6 +211,9 @@ def resolve(text: str, hint: Region | str | None = None) -> tuple[Region, list[t
     scored.sort(reverse=True)
     best_score, best_depth, best = scored[0]
     ties = [c for s, d, c in scored if s == best_score and d == best_depth]
+    if len(ties) > 1 and url and len(by_url := _named_by_url(ties, url_slugs(url))) == 1:
+        ties = by_url
+        best = by_url[0]
     if len(ties) > 1:
         common = set.intersection(*(_ancestors(c) for c in ties))
         fallback = max(common, key=lambda c: len(_ancestors(c)), default=base)

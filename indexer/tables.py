@@ -1023,6 +1023,11 @@ def _finish(result: TableResult) -> None:
         if m.derived:
             continue
         result.metrics.setdefault(m.key, None)
+    for source, target in catalogue.HARMONISED.items():
+        if result.metrics.get(target) is None and result.metrics.get(source) is not None:
+            result.metrics[target] = result.metrics[source]
+            if source in result.blank_zero:
+                result.blank_zero.append(target)
     if "active" in result.found:
         expected = {
             f"{row}.{col}"

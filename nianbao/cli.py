@@ -164,14 +164,18 @@ def search(
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, default=True, help="JSON lines (the default).")
 @click.option("--region", help="Known region of the files, e.g. 河南省/平顶山市/鲁山县.")
-def parse(files: tuple[Path, ...], as_json: bool, region: str | None) -> None:
+@click.option("--strict", is_flag=True, help="Exit with status 3 when a file is not an annual report.")
+def parse(files: tuple[Path, ...], as_json: bool, region: str | None, strict: bool) -> None:
     """Parse report files to canonical documents, one JSON object per line.
 
-    Exit status is 0 even when a report has warnings; non-zero only when a file cannot be read.
+    A file that is not an annual report (a README, random bytes, an empty file) still gives its document, and
+    one line on stderr saying why. Exit status: 1 when a file cannot be read; 3 with --strict when a file is
+    not a report; else 0, even when a report has warnings.
     """
-    from indexer.parse import parse_file
+    from indexer.parse import not_a_report, parse_file
 
     unreadable = 0
+    not_reports = 0
     for path in files:
         try:
             doc = parse_file(path, region=region)
@@ -180,7 +184,10 @@ def parse(files: tuple[Path, ...], as_json: bool, region: str | None) -> None:
             unreadable += 1
             continue
         click.echo(json.dumps(doc.to_dict(), ensure_ascii=False))
-    sys.exit(1 if unreadable else 0)
+        if reason := not_a_report(doc):
+            click.echo(f"nianbao parse: {path}: not an annual report: {reason}", err=True)
+            not_reports += 1
+    sys.exit(1 if unreadable else (3 if strict and not_reports else 0))
 
 
 @main.command()
