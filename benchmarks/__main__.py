@@ -1,4 +1,4 @@
-"""``python -m benchmarks all|search|parse|crawl|insights|pipeline [options]``: one benchmark, or each at its
+"""``python -m benchmarks all|search|parse|crawl|insights|pipeline|accuracy [options]``: one benchmark, or each at its
 default size."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "crawl": "benchmarks.crawl_bench",
     "insights": "benchmarks.insights_bench",
     "pipeline": "benchmarks.pipeline_bench",
+    "accuracy": "benchmarks.accuracy_bench",
 }
 
 
