@@ -65,7 +65,11 @@ def rankings(
     order: str = "desc",
     limit: int = 20,
     min_denominator: float = 1,
+    q: str = "",
+    section: str | None = None,
+    conditions: tuple[str, ...] | list[str] = (),
 ) -> dict[str, Any]:
+    """``q``, ``section`` and ``conditions`` (metric conditions) narrow the ranked reports as a search would."""
     numerator, denominator, label = resolve(metric, per)
     if order not in ("desc", "asc"):
         raise QueryError("order must be desc or asc", "order")
@@ -76,18 +80,21 @@ def rankings(
     filters = dict(filters or {})
     if year is not None:
         filters["year"] = [str(year)]
-    conditions = [_known(numerator)]
+    conditions = [*conditions, _known(numerator)]
     if denominator is not None:
         conditions.append(f"{denominator}>={min_denominator:g}")
+    text = {"q": q, "section": section}
     sign = "-" if order == "desc" else ""
     if denominator is None:
         sort = f"{sign}metric:{numerator}"
-        query = build_search(filters=filters, metric=conditions, facets=(), sort=sort, size=limit)
+        query = build_search(
+            **text, filters=filters, metric=conditions, facets=(), sort=sort, size=limit, highlight=False
+        )
         result = store.search(query)
         rows = [_row(h, h.metrics[numerator], h.metrics[numerator], None) for h in result.hits]
         total = result.total
     else:
-        scored, total = _scan(store, filters, conditions, numerator, denominator)
+        scored, total = _scan(store, filters, conditions, numerator, denominator, text)
         scored.sort(key=lambda s: (-s[0] if order == "desc" else s[0], s[1].id))
         rows = [_row(h, value, num, den) for value, h, num, den in scored[:limit]]
     for rank, row in enumerate(rows, 1):
@@ -108,9 +115,14 @@ def rankings(
 
 
 def _scan(
-    store: Store, filters: dict[str, list[str]], conditions: list[str], numerator: str, denominator: str
+    store: Store,
+    filters: dict[str, list[str]],
+    conditions: list[str],
+    numerator: str,
+    denominator: str,
+    text: dict[str, Any],
 ) -> tuple[list[tuple[float, Hit, float, float]], int]:
-    query = build_search(filters=filters, metric=conditions, facets=(), size=MAX_PAGE_SIZE, highlight=False)
+    query = build_search(**text, filters=filters, metric=conditions, facets=(), size=MAX_PAGE_SIZE, highlight=False)
     out: list[tuple[float, Hit, float, float]] = []
     while True:
         result = store.search(query)

@@ -54,8 +54,19 @@ def _cell(value: Any) -> str:
 
 
 def metric_header(key: str) -> str:
-    m = catalogue.get(key)
-    return f"{m.label}（{m.unit}）[{key}]"
+    """ "label（unit）[key]"; shares and relative changes in percent, like the pages."""
+    from service.present import label_with_unit
+
+    return f"{label_with_unit(key)} [{key}]"
+
+
+def metric_value(key: str, value: Any) -> Any:
+    """A metric's CSV value: shares and relative changes as percentages (42.9 for 0.429), like the pages."""
+    from service.present import is_percent_metric
+
+    if value is None or not is_percent_metric(key):
+        return value
+    return round(value * 100, 1)
 
 
 def _lines(rows: Iterable[Sequence[Any]], per_chunk: int = 200) -> Iterator[str]:
@@ -92,9 +103,24 @@ def reports_csv(docs: Iterable[ReportDocument], metric_keys: Sequence[str]) -> I
             row = [_get(doc, path) for _, path in REPORT_COLUMNS]
             row[REPORT_PATHS.index("check_status")] = CHECK_STATUS_LABELS.get(doc.check_status, doc.check_status)
             computed = " ".join(k for k in metric_keys if k in doc.computed)
-            yield row + [doc.metrics.get(k) for k in metric_keys] + [computed]
+            yield row + [metric_value(k, doc.metrics.get(k)) for k in metric_keys] + [computed]
 
     return _lines(rows())
+
+
+def stats_value(value_key: str, value: float | None) -> float | int | None:
+    """Counts as integers (22, not 22.0); sums, minima and maxima of whole-number metrics too; averages stay."""
+    if value is None:
+        return None
+    fn, _, key = value_key.partition(":")
+    whole = fn == "count" or (
+        fn in ("sum", "min", "max") and catalogue.is_metric(key) and catalogue.get(key).kind == "int"
+    )
+    return int(value) if whole and float(value).is_integer() else value
+
+
+def stats_values(values: dict[str, float | None]) -> dict[str, float | int | None]:
+    return {k: stats_value(k, v) for k, v in values.items()}
 
 
 def value_label(value_key: str) -> str:
@@ -109,7 +135,10 @@ def stats_csv(rows: Sequence[AggregationRow], group_by: Sequence[str], value_key
     from service.present import facet_label
 
     header = [facet_label(g) for g in group_by] + ["报告数"] + [f"{value_label(k)} [{k}]" for k in value_keys]
-    body = ([r.group.get(g) for g in group_by] + [r.count] + [r.values.get(k) for k in value_keys] for r in rows)
+    body = (
+        [r.group.get(g) for g in group_by] + [r.count] + [stats_value(k, r.values.get(k)) for k in value_keys]
+        for r in rows
+    )
     return _write([header, *body])
 
 
@@ -147,3 +176,8 @@ def atom_feed(docs: Sequence[ReportDocument], *, title: str, self_url: str, base
         summary = " ".join(p for p in (doc.agency.name, str(doc.year or ""), doc.region.county) if p)
         sub(entry, "summary", summary)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+
+
+def csv_text(rows: Iterable[Sequence[Any]]) -> str:
+    """Any table as CSV text (UTF-8 BOM first, so Excel reads the Chinese)."""
+    return _write(rows)

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 from indexer import catalogue
 from indexer.document import SECTION_NAMES, Check, ReportDocument
-from store.base import AgencySummary, Facet, Hit, SearchResult
+from store.base import AgencySummary, Facet, Fragment, Hit, SearchResult
 
 FACET_LABELS: dict[str, str] = {
     "province": "省份",
@@ -45,10 +45,51 @@ def facet_label(name: str) -> str:
     return catalogue.get(name).label if catalogue.is_metric(name) else name
 
 
+def _bare(text: str) -> str:
+    return text.strip("…")
+
+
+def merge_fragments(frags: Iterable[Fragment], min_overlap: int = 8) -> list[Fragment]:
+    """Fragments without repeats: a fragment inside another (a sub-section's paragraph shown again under its
+    parent section) is dropped, and two that overlap (one's end is the other's start) become one."""
+    out: list[Fragment] = []
+    for frag in frags:
+        text = _bare(frag.text)
+        merged = False
+        for i, kept in enumerate(out):
+            have = _bare(kept.text)
+            if text in have:
+                merged = True
+            elif have in text:
+                out[i] = Fragment(kept.section, frag.text)
+                merged = True
+            else:
+                joined = _join(have, text, min_overlap) or _join(text, have, min_overlap)
+                if joined:
+                    head = "…" if (kept.text if joined.startswith(have) else frag.text).startswith("…") else ""
+                    tail = "…" if (frag.text if joined.startswith(have) else kept.text).endswith("…") else ""
+                    out[i] = Fragment(kept.section, head + joined + tail)
+                    merged = True
+            if merged:
+                break
+        if not merged:
+            out.append(frag)
+    return out
+
+
+def _join(first: str, second: str, min_overlap: int) -> str | None:
+    """``first`` + ``second`` when the end of ``first`` is the start of ``second`` (at least min_overlap chars)."""
+    for n in range(min(len(first), len(second)) - 1, min_overlap - 1, -1):
+        if first.endswith(second[:n]):
+            return first + second[n:]
+    return None
+
+
 def hit_dict(hit: Hit) -> dict[str, Any]:
     data = dataclasses.asdict(hit)
     data["fragments"] = [
-        {"section": f.section, "section_name": section_name(f.section), "text": f.text} for f in hit.fragments
+        {"section": f.section, "section_name": section_name(f.section), "text": f.text}
+        for f in merge_fragments(hit.fragments)
     ]
     data["url"] = f"/api/v1/reports/{hit.id}"
     return data
@@ -215,7 +256,11 @@ def metric_tables(doc: ReportDocument) -> list[dict[str, Any]]:
                     for m in row_metrics[row]
                 ],
                 "blocks": [
-                    {"columns": [{"key": k, "label": label} for k, label in b.columns], "rows": b.rows, "unit": b.unit}
+                    {
+                        "columns": [{"key": k, "label": label} for k, label in b.columns],
+                        "rows": b.rows,
+                        "unit": "%" if b.unit in (catalogue.RATIO_UNIT, catalogue.CHANGE_UNIT) else b.unit,
+                    }
                     for b in blocks
                 ],
             }
@@ -292,20 +337,221 @@ def agency_detail(docs: list[ReportDocument], metric_keys: Iterable[str] = HEADL
     }
 
 
-def sparkline(values: dict[str, float | None], width: int = 320, height: int = 80, pad: int = 8) -> dict[str, Any]:
-    """Points for a small inline SVG line chart (years on x, value on y); gaps for unknown years."""
-    items = sorted(values.items())
-    known = [v for _, v in items if v is not None]
-    if not items:
-        return {"width": width, "height": height, "points": [], "max": None}
-    top = max(known) if known else 0
-    top = top if top > 0 else 1
-    step = (width - 2 * pad) / max(len(items) - 1, 1)
-    points = []
-    for i, (year, value) in enumerate(items):
-        if value is None:
+# -- numbers, changes and times as a reader sees them ------------------------------------------------
+
+LOCAL_TZ = "Asia/Shanghai"  # the reports' and their readers' time zone
+
+
+def number_text(value: Any) -> str:
+    """1234 → "1,234", 1.5 → "1.5", None → "—" (not given: never shown as 0)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return f"{value:,}"
+
+
+def percent_text(ratio: float | None, *, signed: bool = False) -> str:
+    """0.429 → "42.9%" (signed: "+42.9%"); whole percentages without decimals; a real minus sign."""
+    if ratio is None:
+        return "—"
+    pct = round(ratio * 100, 1)
+    body = f"{abs(pct):,.1f}".removesuffix(".0") + "%"
+    if not signed or pct == 0:
+        return ("−" if pct < 0 else "") + body
+    return ("+" if pct > 0 else "−") + body
+
+
+def change_text(abs_: float | None, rel: float | None, unit: str = "") -> str:
+    """The one growth format: absolute change and percentage, "+3 件（+42.9%）"; "上年为 0" when no percentage
+    can be given; "—" when the change is unknown."""
+    if abs_ is None:
+        return "—"
+    sign = "+" if abs_ > 0 else ("−" if abs_ < 0 else "±")
+    amount = f"{sign}{number_text(abs(abs_))}{(' ' + unit) if unit else ''}"
+    if rel is None:
+        return f"{amount}（上年为 0）" if abs_ else amount
+    return f"{amount}（{percent_text(rel, signed=True)}）"
+
+
+def is_percent_metric(key: str) -> bool:
+    """Metrics stored as a ratio (a share, a relative change), shown as percentages."""
+    return catalogue.is_metric(key) and catalogue.get(key).unit in (catalogue.RATIO_UNIT, catalogue.CHANGE_UNIT)
+
+
+def metric_text(key: str, value: Any) -> str:
+    """A metric's value for a page: percentages for shares and changes, signs for changes, else the number."""
+    if value is None or not catalogue.is_metric(key):
+        return number_text(value)
+    m = catalogue.get(key)
+    if m.unit in (catalogue.RATIO_UNIT, catalogue.CHANGE_UNIT):
+        return percent_text(value, signed=m.signed)
+    if m.signed and value:
+        return ("+" if value > 0 else "−") + number_text(abs(value))
+    return number_text(value)
+
+
+def unit_text(key: str) -> str:
+    """The unit as a reader reads it: "%" for shares and relative changes."""
+    if not catalogue.is_metric(key):
+        return ""
+    return "%" if is_percent_metric(key) else catalogue.get(key).unit
+
+
+def local_time(value: Any, *, with_time: bool = True) -> str:
+    """An ISO time (UTC or with offset) as Beijing time, "2026-12-03 22:50"; a bare date stays as it is."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if value in (None, ""):
+        return "—"
+    text = str(value)
+    if "T" not in text and " " not in text.strip():
+        return text
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    local = moment.astimezone(ZoneInfo(LOCAL_TZ))
+    return local.strftime("%Y-%m-%d %H:%M" if with_time else "%Y-%m-%d")
+
+
+# -- accounting checks in Chinese ----------------------------------------------------------------------
+
+_KEY_RE = re.compile(r"[a-z_]+(?:\.[a-z_]+)+")
+
+
+def _row_label(row: str) -> str | None:
+    keys = _row_metrics().get(row)
+    return _split_label(catalogue.get(keys[0]))[0] if keys else None
+
+
+def _zh_key(match: re.Match[str]) -> str:
+    key = match.group(0)
+    if catalogue.is_metric(key):
+        return catalogue.get(key).label.replace(" · ", "")
+    return _row_label(key) or key
+
+
+def _identity_text(name: str) -> str | None:
+    """The identity an accounting check (``indexer.checks``) tests, in the words of the official form."""
+    kind, _, rest = name.partition(".")
+    columns, groups = dict(catalogue.APPLICANT_COLUMNS), dict(catalogue.REVIEW_GROUPS)
+    if kind == "balance" and rest in columns:
+        return f"{columns[rest]}：一、本年新收 + 二、上年结转 = （七）总计 + 四、结转下年度"
+    if kind == "columns" and _row_label(rest):
+        return f"{_row_label(rest)}：各申请人之和 = 总计"
+    if kind == "outcomes" and rest in columns:
+        return f"{columns[rest]}：（七）总计 = 各项办理结果之和"
+    if kind == "review" and rest in groups:
+        return f"{groups[rest]}：总计 = 四项结果之和"
+    return None
+
+
+def check_text(check: Check) -> str:
+    """A check's description in Chinese only: the identity it tests (and whether it holds), else the Chinese
+    half of its message with any metric keys replaced by their labels."""
+    identity = _identity_text(check.name)
+    if identity is not None:
+        if check.status == "failed":
+            return f"{identity}，不成立"
+        if check.status == "ok":
+            return identity
+        return f"{identity}（{_not_run_reason(check)}）"
+    zh = check.message.split(" / ", 1)[0].strip() or check.name
+    return _KEY_RE.sub(_zh_key, zh)
+
+
+def _not_run_reason(check: Check) -> str:
+    return "报告未列总计，未核对" if "未列总计" in check.message else "缺少数据，未核对"
+
+
+def checks_summary(checks: Iterable[Check]) -> dict[str, Any]:
+    """Checks grouped for the report page: failed first, then passed, then the ones that could not run."""
+    items = [
+        {
+            "name": c.name,
+            "status": c.status,
+            "text": check_text(c),
+            "expected": c.expected,
+            "actual": c.actual,
+            "cells": sorted(check_metric_keys(c.name)),
+        }
+        for c in checks
+    ]
+    failed = [i for i in items if i["status"] == "failed"]
+    passed = [i for i in items if i["status"] == "ok"]
+    other = [i for i in items if i["status"] not in ("failed", "ok")]
+    total = len(items)
+    if not total:
+        headline = "本报告没有可核对的数据"
+    elif failed:
+        headline = f"{total} 项核对中 {len(failed)} 项未通过"
+    elif other:
+        headline = f"{total} 项核对：{len(passed)} 项通过，{len(other)} 项因缺少数据未核对"
+    else:
+        headline = f"{total} 项核对全部通过"
+    return {"total": total, "failed": failed, "passed": passed, "other": other, "headline": headline}
+
+
+# -- the narrative, once --------------------------------------------------------------------------------
+
+# Sections whose text carries one of the tables: on the page the table is shown laid out, not as text.
+TABLE_SECTIONS = {
+    "active": catalogue.TABLE_ACTIVE,
+    "applications": catalogue.TABLE_APPLICATIONS,
+    "review": catalogue.TABLE_REVIEW,
+}
+_TABLE_LINE = re.compile(r"^[\s\d.,，%％—\-－/（）()]*$")
+
+
+def _prose(text: str) -> list[str]:
+    """A section's paragraphs without its table: tab-separated lines and lines of bare numbers are table rows."""
+    return [
+        line.strip() for line in text.split("\n") if line.strip() and "\t" not in line and not _TABLE_LINE.match(line)
+    ]
+
+
+def narrative_sections(doc: ReportDocument) -> list[dict[str, Any]]:
+    """The report's text as it reads: each part once (a sub-section （一）–（五） is inside its part 一 and is
+    shown on its own only when part 一 was not found), tables left to the laid-out tables above."""
+    keys = {s.key for s in doc.sections}
+    out = []
+    for s in doc.sections:
+        parent = s.key.split(".", 1)[0]
+        if "." in s.key and parent in keys:
             continue
-        x = pad + i * step
-        y = height - pad - (value / top) * (height - 2 * pad)
-        points.append({"x": round(x, 1), "y": round(y, 1), "year": year, "value": value})
-    return {"width": width, "height": height, "points": points, "max": max(known) if known else None}
+        paragraphs = _prose(s.text)
+        out.append(
+            {
+                "key": s.key,
+                "title": s.title or section_name(s.key),
+                "paragraphs": paragraphs,
+                "table": TABLE_SECTIONS.get(s.key),
+            }
+        )
+    return out
+
+
+def label_with_unit(key: str) -> str:
+    """A metric's label with its unit once: "收费金额（万元）" stays, "新收申请 · 总计" gets "（件）"."""
+    if not catalogue.is_metric(key):
+        return key
+    m = catalogue.get(key)
+    unit = unit_text(key)
+    return m.label if not unit or f"（{m.unit}）" in m.label or f"（{unit}）" in m.label else f"{m.label}（{unit}）"
+
+
+def metric_change_text(key: str, abs_: float | None, rel: float | None) -> str:
+    """A metric's change from last year: "+3（+42.9%）" for counts, "+5.2 个百分点" for shares."""
+    if abs_ is not None and is_percent_metric(key):
+        return percent_text(abs_, signed=True).replace("%", " 个百分点")
+    return change_text(abs_, rel)

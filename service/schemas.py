@@ -291,7 +291,14 @@ class DiffSchema(Schema):
 class AggregationRowSchema(Schema):
     group = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), required=True)
     count = fields.Integer(required=True)
-    values = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), required=True)
+    values = fields.Dict(
+        keys=fields.String(),
+        values=fields.Raw(allow_none=True),
+        required=True,
+        metadata={
+            "description": "function:metric → number; counts, and sums/min/max of whole-number metrics, are integers"
+        },
+    )
 
 
 class StatsResultSchema(Schema):

@@ -166,7 +166,9 @@ def fragments(
         return out
     for section, text in fields:
         for start, end, inside in _windows(text, _spans(text, needles)):
-            out.append(Fragment(section, render(text, start, end, inside)))
+            # An ellipsis where the window cuts the text, so a reader knows the sentence goes on.
+            head, tail = ("…" if start > 0 else ""), ("…" if end < len(text) else "")
+            out.append(Fragment(section, head + render(text, start, end, inside) + tail))
             if len(out) >= max_fragments:
                 return out
     return out

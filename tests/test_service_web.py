@@ -13,7 +13,8 @@ from test_service_data import build_documents, client_over_one_report_without_to
 
 from indexer import catalogue
 from service.app import create_app
-from service.present import safe_fragment, sparkline
+from service.charts import line_chart
+from service.present import safe_fragment
 from store import analysis
 
 
@@ -105,10 +106,14 @@ def test_next_page_link_follows_the_cursor(client, docs):
 
 
 def test_invalid_input_shows_a_clear_message(client):
+    # In Chinese on the page (the API answers the same mistakes with its JSON).
     soup = page(client, "/?year_from=abc", status=400)
-    assert "year_from" in soup.select_one("#error").text
+    assert soup.select_one("#error").text == "查询有误：起始年度：应为整数"
     soup = page(client, "/?q=(依申请公开", status=400)
-    assert "')'" in soup.select_one("#error").text
+    assert "左括号没有配对的右括号" in soup.select_one("#error").text
+    soup = page(client, '/?q="依申请', status=400)
+    assert soup.select_one("#error").text == "查询有误：检索词：第 1 个字符处的引号没有配对，请补上另一半引号"
+    assert client.get('/api/v1/search?q="依申请').get_json()["error"]["reason"].startswith("unterminated quote")
     soup = page(client, "/?q=<script>alert(1)</script>")
     assert not soup.select("main script")  # echoed input is escaped, never markup
     assert soup.select_one("#q")["value"] == "<script>alert(1)</script>"
@@ -130,10 +135,16 @@ def test_report_page_lays_out_the_three_tables(client, docs):
     assert [th.text for th in table.select("thead th")][1:] == [label for _, label in catalogue.APPLICANT_COLUMNS]
     assert "（一）予以公开" in [th.text for th in table.select("tbody th")]
     assert not doc.computed and not soup.select(".computed-note, td.computed")  # every total printed
-    assert soup.select_one("#checks tr.check-failed")
-    assert [h.text for h in soup.select("#sections h3")] == [s.title for s in doc.sections]
+    # Failed checks first, in Chinese, naming the cells; the passing ones folded into one line.
+    (failed_item,) = soup.select("#failed-checks li")
+    assert failed_item.text.strip().startswith("（一）予以公开：各申请人之和 = 总计，不成立（应为 ")
+    assert "应为" in failed_item.text and "columns" not in failed_item.text
+    assert soup.select_one("#checks-headline").text == "数据核对：1 项核对中 1 项未通过"
+    # The narrative once: a sub-section inside its part 一 is not printed again after the other parts.
+    assert [h.text for h in soup.select("#sections h3")] == [s.title for s in doc.sections if "." not in s.key]
     assert soup.select_one("#original")["href"] == f"/api/v1/reports/{doc.id}/original"
-    assert "暂无存档记录" in soup.select_one("#captures").text  # no archive in this test: said, not an error
+    captures = page(client, soup.select_one("#captures-link")["href"])
+    assert "暂无存档记录" in captures.select_one("#captures").text  # no archive in this test: said, not an error
 
 
 def test_agency_page_draws_metrics_over_the_years(client, docs):
@@ -142,20 +153,29 @@ def test_agency_page_draws_metrics_over_the_years(client, docs):
     soup = page(client, f"/agencies/{target.agency.id}")
     assert soup.select_one("#agency-name").text == "叶县人民政府"
     chart = soup.select_one('figure[data-metric="applications.new.total"] svg')
-    assert len(chart.select("circle")) == len(own)
-    points = [tuple(map(float, p.split(","))) for p in chart.select_one("polyline")["points"].split()]
+    circles = chart.select("circle")
+    assert [int(c["data-year"]) for c in circles] == [d.year for d in own]
+    points = [(float(c["cx"]), float(c["cy"])) for c in circles]
     values = [d.metrics["applications.new.total"] for d in own]
-    # Higher values are drawn higher (smaller y); x grows with the year.
+    # Higher values are drawn higher (smaller y); x grows with the year, evenly per year (a gap stays a gap).
     assert [x for x, _ in points] == sorted(x for x, _ in points)
+    step = (points[-1][0] - points[0][0]) / (own[-1].year - own[0].year)
+    for (x, _), d in zip(points, own, strict=True):
+        assert abs(x - points[0][0] - step * (d.year - own[0].year)) < 0.2
     for (_, y1), (_, y2), v1, v2 in zip(points, points[1:], values, values[1:], strict=False):
         assert (y1 > y2) == (v1 < v2) or v1 == v2
-    row = [td.text for td in soup.select("#series tbody tr")[0].select("td")]
+    # The unit once (on the axis), a labelled y scale, every year on the x axis.
+    assert "（件）" not in soup.select_one('figure[data-metric="applications.new.total"] figcaption').text
+    assert chart.select_one("text.unit").text == "单位：件"
+    assert chart.select_one("text.tick").text == "0"
+    assert [t.text for t in chart.select("text.year")] == [str(y) for y in range(own[0].year, own[-1].year + 1)]
+    row = [td.text for td in soup.select("#series tbody tr")[0].select("td")][1:]  # after the unit
     assert row == [f"{v:,}" for v in values]
 
 
 def test_unknown_pages_are_friendly_404s(client):
     soup = page(client, "/reports/nope", status=404)
-    assert "nope" in soup.select_one(".error").text
+    assert soup.select_one(".error").text == "没有编号为 'nope' 的报告"
     page(client, "/agencies/nope", status=404)
 
 
@@ -177,13 +197,20 @@ def test_highlight_fragments_are_re_escaped():
     assert out == "a &lt;b&gt; <mark>依申请</mark>&lt;script&gt;x&lt;/script&gt;"
 
 
-def test_sparkline_scales_and_skips_unknown_years():
-    chart = sparkline({"2021": 0, "2022": 10, "2023": None, "2024": 5}, width=100, height=50, pad=0)
-    assert [(p["year"], p["x"], p["y"]) for p in chart["points"]] == [
-        ("2021", 0.0, 50.0),
-        ("2022", 33.3, 0.0),
-        ("2024", 100.0, 25.0),
+def test_line_chart_scales_and_breaks_at_unknown_years():
+    values = {"2021": 0, "2022": 10, "2023": None, "2024": 5}
+    chart = line_chart(
+        [{"label": "a", "values": values}], [2021, 2022, 2024], width=100, height=50, left=0, right=0, top=0, bottom=0
+    )
+    (line,) = chart["lines"]
+    assert [(p["year"], p["x"], p["y"]) for p in line["points"]] == [
+        (2021, 0.0, 50.0),
+        (2022, 33.3, 0.0),
+        (2024, 100.0, 25.0),
     ]
+    assert line["segments"] == ["0.0,50.0 33.3,0.0"]  # 2024 stands alone: no line drawn across 2023
+    assert line["missing"] == [2023]
+    assert [t["label"] for t in chart["ticks"]] == ["0", "2.5", "5", "7.5", "10"]
 
 
 def test_failed_checks_name_the_cells_they_are_about():
@@ -231,6 +258,6 @@ def test_report_page_marks_totals_computed_for_a_table_without_total(tmp_path):
     assert cells["applications.new.total"].text == "19"
     assert "由各申请人列相加得出（报告未列总计）" in cells["applications.new.total"]["title"]
     assert "报告未列总计" not in cells["applications.new.natural_person"]["title"]
-    assert "computed_total" in soup.select_one("#warnings").text
+    assert "表三未列总计栏" in soup.select_one("#warnings").text
     # Said under the table too (a hover title is not there on a phone or on paper).
     assert "并非报告原文" in soup.select_one("#table-applications .computed-note").text

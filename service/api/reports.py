@@ -9,7 +9,7 @@ from flask import Response
 
 from crawler.archive import ArchiveError
 from indexer.document import ReportDocument
-from service import archive, state
+from service import archive, reading, state
 from service.api import Blueprint
 from service.errors import ApiError
 from service.present import HEADLINE_METRICS, agency_detail, agency_summary_dict, report_detail
@@ -70,10 +70,13 @@ def original(args: dict[str, Any], report_id: str):
             raise ApiError(404, f"report {report_id!r} has no archived original")
     payload = read_payload(catalog, capture)
     content_type = capture.content_type or doc.provenance.content_type or "application/octet-stream"
+    filename = reading.original_filename(capture.url, content_type, doc.title)
     return Response(
         payload,
         headers={
             "Content-Type": archive.header_safe(content_type) or "application/octet-stream",
+            # `curl -OJ` and browsers save it under its own name (RFC 6266; RFC 5987 for a Chinese name).
+            "Content-Disposition": reading.content_disposition(filename),
             "X-Archive-Capture": str(capture.id),
             "X-Archive-Captured-At": archive.header_safe(str(capture.captured_at or "")),
             "X-Original-Url": archive.header_safe(capture.url),

@@ -61,10 +61,16 @@ def iter_matching(query: SearchQuery, limit: int = MAX_EXPORT_ROWS) -> Iterator[
 
 
 def _columns(args: dict[str, Any]) -> list[str]:
+    """The metric columns asked for, and the metric the search is sorted by (a sorted export shows its key)."""
     columns = args.get("columns", [])
     if "all" in columns:
         return [m.key for m in catalogue.metrics()]
-    return check_metric_keys(columns, "columns")
+    keys = check_metric_keys(columns, "columns")
+    sort = (args.get("sort") or "").lstrip("-")
+    key = sort.removeprefix("metric:")
+    if sort.startswith("metric:") and catalogue.is_metric(key) and key not in keys:
+        keys.append(key)
+    return keys
 
 
 @blp.route("/search")
@@ -117,7 +123,7 @@ def stats(args: dict[str, Any]):
     if args.get("format") == "csv":
         return csv_response(exports.stats_csv(result.rows, query.group_by, value_keys), "nianbao-stats.csv")
     return {
-        "rows": [dataclasses.asdict(r) for r in result.rows],
+        "rows": [{**dataclasses.asdict(r), "values": exports.stats_values(r.values)} for r in result.rows],
         "labels": {k: exports.value_label(k) for k in value_keys},
         "took_ms": result.took_ms,
     }
