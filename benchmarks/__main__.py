@@ -1,5 +1,5 @@
-"""``python -m benchmarks all|search|parse|crawl|insights|pipeline|accuracy [options]``: one benchmark, or each at its
-default size."""
+"""``python -m benchmarks all|search|parse|crawl|insights|pipeline|accuracy|load [options]``: one benchmark, or each at
+its default size."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "insights": "benchmarks.insights_bench",
     "pipeline": "benchmarks.pipeline_bench",
     "accuracy": "benchmarks.accuracy_bench",
+    "load": "benchmarks.load_bench",
 }
 
 

@@ -103,12 +103,14 @@ def insights(ctx: click.Context) -> None:
 @main.command()
 @click.option("--host", help="Address to listen on. [127.0.0.1]")
 @click.option("--port", type=int, help="Port. [8000]")
+@click.option("--workers", type=int, help="Worker processes. [setting workers; 0 = one per CPU core]")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the API (/api/v1) and the search page with a production WSGI server."""
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+    """Serve the API (/api/v1) and the search page with a production WSGI server (gunicorn, pre-forked workers)."""
     from service.server import run
 
-    settings = _settings(ctx).replace(**{k: v for k, v in {"host": host, "port": port}.items() if v})
+    given = {"host": host, "port": port, "workers": workers}
+    settings = _settings(ctx).replace(**{k: v for k, v in given.items() if v is not None and v != ""})
     run(settings)
 
 

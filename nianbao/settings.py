@@ -23,6 +23,7 @@ class Settings:
     elasticsearch_analyzer: str = "cjk"  # "cjk" (stock), "smartcn" or "ik" when the plugin is installed
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 0  # `nianbao serve` worker processes; 0 → one per CPU core
     admin_token: str = ""  # admin endpoints answer 401/403 unless this is set and sent
     user_agent: str = f"nianbao/{__version__} (+https://github.com/nianbao; archive of government annual reports)"
     warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at this size

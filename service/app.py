@@ -12,6 +12,7 @@ from service import errors
 from service.jobs import JobRunner
 from service.ratelimit import RateLimiter
 from service.state import EXT
+from service.statedb import FILE_NAME, StateDB
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def create_app(settings: Settings | None = None, *, store: Any = None, catalog: 
         from store import create_store
 
         store = create_store(settings)
-    app.extensions[EXT] = {"store": store, "catalog": catalog, "jobs": JobRunner()}
+    shared = StateDB(settings.data_dir / FILE_NAME)  # rate limiter and job status, common to all workers
+    app.extensions[EXT] = {"store": store, "catalog": catalog, "jobs": JobRunner(shared)}
 
     from service.api import init_api
     from service.web import bp as web_bp
@@ -46,7 +48,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None, catalog: 
     init_api(app)
     app.register_blueprint(web_bp)
     errors.register(app)  # after flask-smorest, so ours answer every HTTP error
-    _install_rate_limit(app, RateLimiter(app.config["RATE_LIMIT_PER_MINUTE"]))
+    _install_rate_limit(app, RateLimiter(app.config["RATE_LIMIT_PER_MINUTE"], shared))
     _install_security_headers(app)
     return app
 

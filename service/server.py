@@ -1,37 +1,61 @@
-"""Serve the app with waitress (a production WSGI server; pure Python, no build step)."""
+"""Serving the app: ``run`` (``nianbao serve``) pre-forks gunicorn worker processes, one per core by default
+(setting ``workers``), each with a few threads; ``make_server`` is an in-process waitress server for tests and
+embedders that already hold an app.
+
+Each worker builds its own app after the fork (no ``preload_app``), so every SQLite connection — the index,
+the catalogue, ``service.sqlite3`` — is opened in the process that uses it, never inherited across a fork.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import re
+from typing import Any
 from urllib.parse import quote_from_bytes
 
+import gunicorn.http.message
 import waitress.parser
 from flask import Flask
+from gunicorn.app.base import BaseApplication
 from waitress.server import create_server
 
 from nianbao.settings import Settings
 from service import state
 from service.app import create_app
 
-THREADS = 8
+THREADS = 8  # per process: requests wait on SQLite (without the GIL) and on clients
+WORKER_TIMEOUT_S = 120  # a worker that stops answering its master for this long is restarted
 
+# Browsers percent-encode non-ASCII in URLs, but curl and scripts send raw UTF-8 (``curl '…/search?q=依申请公开'``),
+# which both servers reject ("Bad URI", "Invalid HTTP request line"). Encode it the way a browser would before
+# they parse the request line; ASCII passes through untouched (a non-ASCII method is still refused).
 _NON_ASCII = re.compile(rb"[\x80-\xff]+")
+
+
+def _percent_encode_non_ascii(raw: bytes) -> bytes:
+    return _NON_ASCII.sub(lambda m: quote_from_bytes(m.group()).encode("ascii"), raw)
+
+
 _split_uri = waitress.parser.split_uri
+_parse_request_line = gunicorn.http.message.Request.parse_request_line
 
 
 def _split_uri_percent_encoding_utf8(uri: bytes) -> tuple[str, str, str, str, str]:
-    """Browsers percent-encode non-ASCII in URLs, but curl and scripts send raw UTF-8
-    (``curl '…/search?q=依申请公开'``), which waitress rejects as "Bad URI". Encode it the way a browser
-    would before waitress parses the request target; ASCII targets pass through untouched."""
-    return _split_uri(_NON_ASCII.sub(lambda m: quote_from_bytes(m.group()).encode("ascii"), uri))
+    return _split_uri(_percent_encode_non_ascii(uri))
+
+
+def _parse_request_line_percent_encoding_utf8(self: Any, line_bytes: bytes) -> None:
+    _parse_request_line(self, _percent_encode_non_ascii(bytes(line_bytes)))
 
 
 waitress.parser.split_uri = _split_uri_percent_encoding_utf8
+gunicorn.http.message.Request.parse_request_line = _parse_request_line_percent_encoding_utf8  # type: ignore[method-assign]
 
 
 def make_server(settings: Settings, app: Flask | None = None):
-    """A bound waitress server (port 0 picks a free port; see ``.effective_port``)."""
+    """A bound in-process waitress server (port 0 picks a free port; see ``.effective_port``)."""
     return create_server(
         app or create_app(settings),
         host=settings.host,
@@ -42,17 +66,57 @@ def make_server(settings: Settings, app: Flask | None = None):
     )
 
 
+def worker_count(settings: Settings) -> int:
+    return settings.workers if settings.workers > 0 else max(1, len(os.sched_getaffinity(0)))
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        host = f"[{self.settings.host}]" if ":" in self.settings.host else self.settings.host
+        options: dict[str, Any] = {
+            "bind": f"{host}:{self.settings.port}",
+            "workers": worker_count(self.settings),
+            "worker_class": "gthread",
+            "threads": THREADS,
+            "timeout": WORKER_TIMEOUT_S,
+            "graceful_timeout": 30,
+            "keepalive": 5,
+            "preload_app": False,  # see the module docstring
+            "proc_name": "nianbao",
+            "control_socket_disable": True,  # gunicorn's runtime control socket (in $HOME) is not used
+            "accesslog": None,
+            "errorlog": "-",
+            "when_ready": self._ready,
+            "worker_exit": _worker_exit,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:  # in each worker, after the fork
+        return create_app(self.settings)
+
+    def _ready(self, server: Any) -> None:
+        host, port = server.LISTENERS[0].sock.getsockname()[:2]
+        url = f"http://{self.settings.host if port == self.settings.port else host}:{port}/"
+        print(
+            f"nianbao on {url} (API: {url}api/v1, docs: {url}api/docs; {server.num_workers} worker processes;"
+            " Ctrl-C to stop)",
+            flush=True,
+        )
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        with contextlib.suppress(Exception):  # closing on the way out; nothing left to report it to
+            state.close(app)
+
+
 def run(settings: Settings) -> None:
-    """Serve until interrupted, printing where."""
+    """Serve until interrupted (SIGINT/SIGTERM stop the workers gracefully), printing where."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
-    server = make_server(settings, app)
-    url = f"http://{settings.host}:{server.effective_port}/"
-    print(f"nianbao on {url} (API: {url}api/v1, docs: {url}api/docs; Ctrl-C to stop)", flush=True)
-    try:
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.close()
-        state.close(app)
+    _Gunicorn(settings).run()

@@ -1,4 +1,5 @@
-"""`nianbao serve`: the real command starts waitress, prints its URL and answers."""
+"""`nianbao serve`: the real command starts gunicorn workers, prints its URL and answers; the in-process
+waitress server (tests, embedders) answers the same."""
 
 from __future__ import annotations
 
@@ -19,6 +20,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def raw_get(port: int, target: str) -> tuple[bytes, bytes]:
+    """GET with the request target sent as raw UTF-8 bytes, as curl sends `?q=依申请公开`: (head, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET " + target.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return head, body
+
+
 def test_serve_command_prints_its_url_and_serves(tmp_path):
     port = free_port()
     cmd = [sys.executable, "-m", "nianbao.cli", "--data-dir", str(tmp_path / "data"), "serve", "--port", str(port)]
@@ -31,6 +43,9 @@ def test_serve_command_prints_its_url_and_serves(tmp_path):
             assert json.load(resp)["status"] == "ok"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert "年报" in resp.read().decode("utf-8")
+        head, body = raw_get(port, "/api/v1/search?q=依申请公开")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert json.loads(body)["total"] == 0
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -49,13 +64,7 @@ def test_raw_utf8_in_the_request_target_is_accepted_like_curl_sends_it(tmp_path)
     thread.start()
     try:
         port = server.effective_port
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            target = "/api/v1/search?q=依申请公开".encode()
-            sock.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            raw = b""
-            while chunk := sock.recv(65536):
-                raw += chunk
-        head, _, body = raw.partition(b"\r\n\r\n")
+        head, body = raw_get(port, "/api/v1/search?q=依申请公开")
         assert head.startswith(b"HTTP/1.1 200"), head
         assert "total" in json.loads(body)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/search?q=%E4%BE%9D", timeout=10) as resp:

@@ -1,0 +1,145 @@
+"""Several worker processes (``nianbao serve`` forks them): the rate limit and the admin jobs' status are shared
+through the data directory's service.sqlite3, and no SQLite connection crosses a fork."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from service.jobs import JobRunner
+from service.ratelimit import RateLimiter
+from service.statedb import FILE_NAME, StateDB, is_alive, process_identity
+
+ROOT = Path(__file__).resolve().parent.parent
+FORK = multiprocessing.get_context("fork")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _allow_in_child(path: str, per_minute: int, tries: int, out) -> None:
+    db = StateDB(Path(path))
+    limiter = RateLimiter(per_minute, db)
+    out.put([limiter.allow("10.0.0.1")[0] for _ in range(tries)])
+
+
+def test_the_limit_is_shared_by_processes(tmp_path):
+    db = StateDB(tmp_path / FILE_NAME)
+    limiter = RateLimiter(5, db)
+    assert [limiter.allow("10.0.0.1")[0] for _ in range(3)] == [True, True, True]
+    out = FORK.Queue()
+    child = FORK.Process(target=_allow_in_child, args=(str(db.path), 5, 4, out))
+    child.start()
+    allowed_in_child = out.get(timeout=30)
+    child.join(timeout=30)
+    assert allowed_in_child == [True, True, False, False]  # 3 here + 2 there = the limit of 5
+    allowed, retry_after = limiter.allow("10.0.0.1")
+    assert not allowed and 1 <= retry_after <= 60
+    assert limiter.allow("10.0.0.2") == (True, 0)  # per address
+
+
+def test_the_window_slides(tmp_path):
+    now = [1000.0]
+    limiter = RateLimiter(2, StateDB(tmp_path / FILE_NAME), clock=lambda: now[0])
+    assert [limiter.allow("a")[0] for _ in range(3)] == [True, True, False]
+    now[0] += 30
+    assert limiter.allow("a") == (False, 30)  # the first hit leaves the window in 30 s
+    now[0] += 30.5
+    assert limiter.allow("a") == (True, 0)
+
+
+def _connection_in_child(db: StateDB, out) -> None:
+    inherited = db._local.conn  # the parent's connection, copied by the fork
+    conn = db.conn()
+    out.put(conn is not inherited and conn.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0)
+
+
+def test_a_connection_is_not_inherited_across_fork(tmp_path):
+    db = StateDB(tmp_path / FILE_NAME)
+    parent_conn = db.conn()
+    out = FORK.Queue()
+    child = FORK.Process(target=_connection_in_child, args=(db, out))
+    child.start()
+    assert out.get(timeout=30) is True
+    child.join(timeout=30)
+    assert child.exitcode == 0
+    assert db.conn() is parent_conn  # the parent keeps its own
+
+
+def _job_status_in_child(path: str, job_id: str, out) -> None:
+    runner = JobRunner(StateDB(Path(path)))
+    for _ in range(200):
+        job = runner.get(job_id)
+        if job is not None and job.status == "done":
+            break
+        time.sleep(0.05)
+    out.put(None if job is None else (job.status, job.result))
+
+
+def test_job_status_is_seen_by_every_process(tmp_path):
+    db = StateDB(tmp_path / FILE_NAME)
+    runner = JobRunner(db)
+    job = runner.submit("reindex", lambda: "3 report(s) indexed")
+    out = FORK.Queue()
+    child = FORK.Process(target=_job_status_in_child, args=(str(db.path), job.id, out))
+    child.start()
+    assert out.get(timeout=30) == ("done", "3 report(s) indexed")
+    child.join(timeout=30)
+    assert runner.get("nope") is None
+    runner.shutdown()
+
+
+def test_a_job_whose_process_died_is_reported_failed(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    identity = process_identity(proc.pid)
+    proc.wait()
+    assert is_alive(process_identity()) and not is_alive(identity)
+    db = StateDB(tmp_path / FILE_NAME)
+    with db.transaction() as conn:
+        conn.execute(
+            "INSERT INTO jobs (id, kind, status, created, owner) VALUES ('j1', 'crawl', 'running', 'now', ?)",
+            (identity,),
+        )
+    job = JobRunner(db).get("j1")
+    assert job is not None and job.status == "failed" and "exited" in job.error
+
+
+def test_two_gunicorn_workers_share_one_limit(tmp_path):
+    port = free_port()
+    env = dict(os.environ, NIANBAO_RATE_LIMIT_PER_MINUTE="5")
+    cmd = [sys.executable, "-m", "nianbao.cli", "--data-dir", str(tmp_path / "data"), "serve", "--port", str(port)]
+    proc = subprocess.Popen([*cmd, "--workers", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert f":{port}/" in line and "2 worker processes" in line, line
+        statuses: list[int] = []
+
+        def get() -> None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=20) as resp:
+                    statuses.append(resp.status)
+                    assert json.load(resp)["status"] == "ok"
+            except urllib.error.HTTPError as exc:
+                statuses.append(exc.code)
+
+        threads = [threading.Thread(target=get) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(statuses) == [200] * 5 + [429] * 7
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
