@@ -73,6 +73,10 @@ MATCH_CACHE_SIZE = 32  # recent FTS match sets (paging through one query re-uses
 RANK_LIMIT = 2_000
 RELEVANCE_FALLBACK = "-published"
 SAVED_COLUMNS_SUFFIX = ".columns.npz"  # the columnar copy saved next to the index file
+# This process's own writes reach its columnar copy in patches of at least this many reports (or when a search
+# needs the copy): a patch copies every column, so one per small batch (the insights stage writes 200 at a
+# time) would cost seconds at a million reports.
+PATCH_ROWS = 8192
 
 
 # A long stream is written in transactions of this many reports (or this many seconds, whichever comes
@@ -132,6 +136,11 @@ class SqliteStore:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._cols: Columns | None = None
+        # Our writes not yet patched into ``_cols``: rowid → (report, metrics), None when deleted; they bring it
+        # to generation ``_pending_to``. ``_unsaved``: the copy is newer than the one saved next to the file.
+        self._pending: dict[int, tuple[tuple[Any, ...], dict[str, float]] | None] = {}
+        self._pending_to: int | None = None
+        self._unsaved = False
         self._preparer = Preparer()
         self._matches: OrderedDict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
         self._open()
@@ -179,12 +188,16 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._write_lock, self._lock:
+            self._save_columns()
             self._preparer.close()
             for conn in self._conns:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
             self._conns.clear()
             self._cols = None
+            self._pending.clear()
+            self._pending_to = None
+            self._unsaved = False
             self._matches.clear()
 
     @staticmethod
@@ -196,6 +209,8 @@ class SqliteStore:
         cols = self._cols
         if cols is None or cols.generation != generation:
             with self._lock:
+                if self._pending_to == generation:
+                    self._apply_pending()
                 cols = self._cols
                 if cols is None or cols.generation != generation:
                     conn.execute("BEGIN")  # one snapshot for generation and data
@@ -211,6 +226,42 @@ class SqliteStore:
                     self._matches.clear()
         return cols
 
+    def _prime_columns(self) -> None:
+        """Before writing: take up the columnar copy if that is cheap (an empty index, or a current saved copy),
+        so that our writes patch it and it is saved when we close; the first search after indexing then reads
+        it instead of loading every row (seconds at a million reports)."""
+        conn = self._reader()  # before the short lock: it may take the write lock to follow a replaced file
+        with self._lock:
+            if self._cols is not None:
+                return
+            conn.execute("BEGIN")
+            try:
+                generation = self._generation(conn)
+                if conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] is None:
+                    self._cols = sqlite_columns.load(conn, generation)
+                else:
+                    self._cols = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
+            finally:
+                conn.execute("COMMIT")
+
+    def _save_columns(self) -> None:
+        """On close, after our writes: save the copy, current (loading it if we had none), next to the file."""
+        if not self._unsaved or self._txn is not None or _file_identity(self.path) != self._identity:
+            return  # nothing new, mid-write, or the file was replaced: its saved copy is not ours to overwrite
+        self._unsaved = False
+        try:
+            conn = self._writer
+            generation = self._generation(conn)
+            if self._pending_to == generation:
+                self._apply_pending()
+            cols = self._cols
+            if cols is not None and cols.generation == generation:
+                sqlite_columns.save(cols, self._saved_columns, self._build)
+            else:
+                self._columns(conn)  # loads it from the tables and saves it
+        except (sqlite3.Error, OSError) as exc:  # only costs the next reader a load
+            log.warning("could not save the columnar copy of %s: %s", self.path, exc)
+
     # -- writing -----------------------------------------------------------------------------------
 
     def index(self, docs: Iterable[ReportDocument]) -> IndexStats:
@@ -218,6 +269,7 @@ class SqliteStore:
         if self._version_problem:
             raise IndexVersionError(self._version_problem)
         stats = IndexStats()
+        self._prime_columns()
         # SQLite works without the GIL: one thread writes a batch while this one reads and prepares the next.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer") as writer:
             writing: Future[None] | None = None
@@ -346,21 +398,37 @@ class SqliteStore:
         return SqliteStore._generation(conn)
 
     def _patch_columns(self, generation: int, written: list[Written], removed: list[int]) -> None:
-        """Bring the columnar copy up to our own write instead of reloading it all (seconds at 1M reports)."""
+        """Bring the columnar copy up to our own write instead of reloading it all (seconds at 1M reports):
+        recorded now, patched in once enough has gathered or a search needs it."""
         with self._lock:
+            self._unsaved = True
             cols = self._cols
             if cols is None:
                 return
-            if cols.generation != generation - 1:  # someone else wrote in between: reload on next use
-                self._cols = None
+            if (self._pending_to or cols.generation) != generation - 1:  # someone else wrote in between
+                self._cols, self._pending_to = None, None  # reload on next use
+                self._pending.clear()
                 return
-            latest = {rowid: (report, metrics) for rowid, report, metrics in written}  # a report written twice
-            rows = [
-                (rowid, dict(zip(sqlite_schema.REPORT_COLUMNS[2:], report, strict=True)), metrics)
-                for rowid, (report, metrics) in latest.items()
-            ]
-            self._cols = sqlite_columns.patched(cols, generation, rows, removed)
-            self._matches.clear()
+            for rowid, report, metrics in written:
+                self._pending[rowid] = (report, metrics)  # a report written twice: its last version
+            for rowid in removed:
+                self._pending[rowid] = None
+            self._pending_to = generation
+            if len(self._pending) >= PATCH_ROWS:
+                self._apply_pending()
+
+    def _apply_pending(self) -> None:
+        """Patch the recorded writes into the columnar copy (under the short lock)."""
+        cols, generation = self._cols, self._pending_to
+        if cols is None or generation is None:
+            return
+        names = sqlite_schema.REPORT_COLUMNS[2:]
+        rows = [(rowid, dict(zip(names, row[0], strict=True)), row[1]) for rowid, row in self._pending.items() if row]
+        removed = [rowid for rowid, row in self._pending.items() if row is None]
+        self._cols = sqlite_columns.patched(cols, generation, rows, removed)
+        self._pending.clear()
+        self._pending_to = None
+        self._matches.clear()
 
     def _replace(self, conn: sqlite3.Connection, rowid: int, p: Prepared) -> tuple[int, bool]:
         """Replace a report in place. Its full-text row is rewritten only when its text changed: the
@@ -467,7 +535,10 @@ class SqliteStore:
             self.close()
             _retire_wal(self.path)
             os.replace(tmp, self.path)
-            Path(f"{tmp}{SAVED_COLUMNS_SUFFIX}").unlink(missing_ok=True)
+            try:  # the copy the build saved (it names the new file's build and generation) goes with it
+                os.replace(f"{tmp}{SAVED_COLUMNS_SUFFIX}", self._saved_columns)
+            except FileNotFoundError:
+                self._saved_columns.unlink(missing_ok=True)
             self._open()
 
     # -- reading documents -------------------------------------------------------------------------

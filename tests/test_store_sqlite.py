@@ -688,8 +688,8 @@ def test_own_writes_patch_the_columnar_copy_like_a_fresh_load(tmp_path: Path, mo
     st_.index([*docs[:40], later])  # 10 new, 2 changed (one twice)
     docs[3] = later
     st_.delete([docs[5].id, docs[35].id])
-    patched = st_._cols
-    assert patched is not None and patched.generation == st_._generation(st_._writer)
+    patched = st_._columns(st_._reader())  # as a search takes it: our writes patched in
+    assert patched.generation == st_._generation(st_._writer)
     fresh = sqlite_columns.load(st_._writer, patched.generation)
     fresh.metric(st_._writer, "applications.new.total")
     assert _decoded(patched) == _decoded(fresh)
@@ -715,15 +715,58 @@ def test_saved_columnar_copy_is_used_only_while_it_is_current(tmp_path: Path, mo
     assert dataclasses.replace(reopened.search(query), took_ms=0) == dataclasses.replace(expected, took_ms=0)
     reopened.close()
 
-    other = SqliteStore(path)  # another process writes: the saved copy is stale
-    other.index(docs[30:])
-    other.close()
+    with sqlite3.connect(path) as other:  # another writer that did not save the copy (killed, older version)
+        other.execute("UPDATE reports SET removed = 1 WHERE id = ?", (docs[0].id,))
+        other.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'")
+    docs = docs[1:30]
     loads: list[int] = []
     monkeypatch.setattr(sqlite_columns, "load", lambda *a: loads.append(1) or real_load(*a))
     again = SqliteStore(path)
     result = again.search(query)
     assert loads and result.total == len({d.id for d in docs if passes(d, query)})
     again.close()
+
+
+def test_first_search_after_indexing_reads_the_copy_the_writer_saved(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The writer keeps the columnar copy up to its writes and saves it when it closes: the first search of
+    another process (the service after ``nianbao index`` / ``reindex``) does not load every row again."""
+    from store import sqlite_prepare
+
+    monkeypatch.setattr(sqlite_prepare, "BATCH_SIZE", 10)
+    monkeypatch.setattr(sqlite_store, "PATCH_ROWS", 25)  # some writes patched in at once, the rest at close
+    docs = make_corpus(70, seed=29)
+    path = tmp_path / "i.sqlite3"
+    query = build_search("公开", metric=["applications.new.total >= 1"], facets=["province", "flags", "year"])
+    real_load = sqlite_columns.load
+    loads: list[int] = []
+    monkeypatch.setattr(sqlite_columns, "load", lambda *a: loads.append(len(a)) or real_load(*a))
+    writer = SqliteStore(path)
+    for start in range(0, 40, 20):  # a fresh index, written in several runs (as the pipeline does)
+        writer.index(docs[start : start + 20])
+    writer.delete([docs[2].id])
+    writer.close()
+    assert loads == [2]  # only the empty index's copy was loaded from the tables
+
+    def first_search(expected: list[ReportDocument]) -> None:
+        loads.clear()
+        reader = SqliteStore(path)
+        result = reader.search(query)
+        assert not loads, "the first search loaded the copy from the tables"
+        assert result.total == len({d.id for d in expected if passes(d, query)})
+        for facet in result.facets:
+            kept = [d for d in expected if passes(d, query, skip=facet.name)]
+            counts = Counter(v for d in kept for v in facet_values(d, facet.name))
+            assert {v.value: v.count for v in facet.values if v.count} == dict(counts), facet.name
+        reader.close()
+
+    first_search([d for d in docs[:40] if d.id != docs[2].id])
+    later = SqliteStore(path)  # an incremental run: takes up the saved copy, patches it, saves it
+    later.index(docs[40:55])
+    later.close()
+    first_search([d for d in docs[:55] if d.id != docs[2].id])
+    with SqliteStore(path).rebuild() as fresh:  # nianbao reindex: the copy goes with the new file
+        fresh.index(docs[10:])
+    first_search(docs[10:])
 
 
 def test_index_built_by_another_analysis_is_read_only_until_rebuilt(tmp_path: Path):
