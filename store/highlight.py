@@ -8,6 +8,7 @@ rest HTML-escaped.
 
 from __future__ import annotations
 
+import functools
 import html
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -22,26 +23,64 @@ MAX_FRAGMENTS = 5  # per hit, across all fields
 MAX_FRAGMENT_CHARS = 240  # a fragment never grows beyond this much original text
 
 
+# The blocks holding every character whose NFKC form (lower-cased) contains an ideograph other than itself:
+# CJK radicals and Kangxi radicals (common in PDF extractions), enclosed and compatibility forms (㈱, ㍿),
+# compatibility ideographs. tests/test_store_sqlite_highlight.py checks the list against every code point.
+IDEOGRAPH_SOURCE_BLOCKS = ((0x2E00, 0x3400), (0xF900, 0xFB00), (0x1F200, 0x1F300), (0x2F800, 0x2FB00))
+
+
+@functools.cache
+def _ideograph_sources() -> dict[str, str]:
+    """ideograph → the other characters of a text that become (or contain) it once normalised."""
+    out: dict[str, str] = {}
+    for low, high in IDEOGRAPH_SOURCE_BLOCKS:
+        for cp in range(low, high):
+            ch = chr(cp)
+            folded = unicodedata.normalize("NFKC", ch).lower()
+            if folded != ch:
+                for target in set(folded):
+                    if analysis.is_cjk(target):
+                        out[target] = out.get(target, "") + ch
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Needle:
     first: str
     rest: tuple[tuple[str, bool], ...]
+    # For each ideograph of the term, the characters of which the ORIGINAL text must hold one for a match (the
+    # ideograph, and what normalises to it): most fields of a hit fail this and are skipped without normalising.
+    probes: tuple[str, ...]
+
+    def may_match(self, text: str) -> bool:
+        for group in self.probes:  # plain loops: this runs for every field of every hit
+            for ch in group:
+                if ch in text:
+                    break
+            else:
+                return False
+        return True
 
 
-def _needle(term: Term) -> _Needle | None:
-    tokens = analysis.tokenize(term.text)
+@functools.lru_cache(maxsize=1024)
+def _needle(text: str) -> _Needle | None:
+    tokens = analysis.tokenize(text)
     if not tokens:
         return None
-    return _Needle(tokens[0].text, tuple((t.text, t.joined) for t in tokens[1:]))
+    sources = _ideograph_sources()
+    probes = tuple(dict.fromkeys(t.text + sources.get(t.text, "") for t in tokens if t.cjk))
+    return _Needle(tokens[0].text, tuple((t.text, t.joined) for t in tokens[1:]), probes)
 
 
-def _normalize_mapped(text: str, folded: str) -> tuple[str, list[int]]:
+def _normalize_mapped(text: str, folded: str) -> tuple[str, Sequence[int]]:
     """``analysis.normalize(text)`` plus, for each of its characters, the index of the original character.
 
     ``folded`` is ``NFKC(text).lower()``, already computed by the caller.
     """
     if len(folded) == len(text):
-        src = list(range(len(text)))  # the usual case: width folding and lower-casing are 1:1
+        if not analysis._CJK_SPACE_RE.search(folded):
+            return folded, range(len(text))  # the usual case: nothing to remove, offsets unchanged
+        src = list(range(len(text)))  # width folding and lower-casing are 1:1
     else:
         parts: list[str] = []
         src = []
@@ -68,11 +107,14 @@ def match_spans(text: str, terms: Iterable[Term]) -> list[tuple[int, int]]:
 
 
 def _needles(terms: Iterable[Term]) -> list[_Needle]:
-    return [n for n in (_needle(t) for t in terms) if n is not None]
+    return [n for n in (_needle(t.text) for t in terms) if n is not None]
 
 
 def _spans(text: str, needles: list[_Needle]) -> list[tuple[int, int]]:
     if not needles or not text:
+        return []
+    needles = [n for n in needles if n.may_match(text)]
+    if not needles:
         return []
     folded = unicodedata.normalize("NFKC", text).lower()
     if not any(n.first in folded for n in needles):

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import logging
 import os
 import sqlite3
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from indexer.document import SECTION_KEYS, ReportDocument
 from store import highlight, sqlite_columns, sqlite_schema
@@ -119,7 +119,7 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
 
 
 def _decode(blob: bytes) -> ReportDocument:
-    return ReportDocument.from_dict(json.loads(zlib.decompress(blob)))
+    return ReportDocument.from_dict(orjson.loads(zlib.decompress(blob)))
 
 
 class SqliteStore:
@@ -694,7 +694,7 @@ class SqliteStore:
             blob = blobs.get(rowid)
             if blob is None:
                 continue  # deleted since the match; the next page is still consistent
-            data = json.loads(zlib.decompress(blob))  # the plain dict: no dataclasses needed for a hit
+            data = orjson.loads(zlib.decompress(blob))  # the plain dict: no dataclasses needed for a hit
             fragments = highlight.fragments(_fields(data, query.scope), highlight_terms) if highlight_terms else []
             metrics = data.get("metrics") or {}
             hits.append(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import html
 import re
+import sys
+import unicodedata
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from store import analysis
-from store.highlight import fragments, match_spans
+from store.highlight import IDEOGRAPH_SOURCE_BLOCKS, fragments, match_spans
 from store.query import Term
 
 
@@ -27,6 +29,25 @@ def test_spans_are_offsets_of_the_original_text():
     assert _marked("iso90011 iso9001", "iso9001") == ["iso9001"]
 
 
+def test_ideographs_written_as_radicals_or_compatibility_forms_are_found():
+    """A field is skipped unless its original text holds each ideograph of the term or a character that
+    normalises to it: the Kangxi radical ⾏ (PDF extractions), a compatibility ideograph, ㈱ (株)."""
+    assert _marked("⾏政复议", "行政") == ["⾏政"]
+    compat = "\uf900"  # 豈, a compatibility ideograph: NFKC makes it 豈 (U+8C48)
+    assert _marked(f"{compat}不", "\u8c48不") == [f"{compat}不"]
+    assert _marked("㈱公司", "株") == ["㈱"]
+    assert _marked("行政复议", "行政诉讼") == []
+
+
+def test_every_character_that_normalises_to_an_ideograph_is_in_the_listed_blocks():
+    listed = {cp for low, high in IDEOGRAPH_SOURCE_BLOCKS for cp in range(low, high)}
+    for cp in range(sys.maxunicode + 1):
+        if cp in listed or 0x3400 <= cp <= 0x9FFF:  # unified ideographs are NFKC-stable
+            continue
+        folded = unicodedata.normalize("NFKC", chr(cp)).lower()
+        assert not (folded != chr(cp) and analysis._CJK_RE.search(folded)), hex(cp)
+
+
 def test_fragments_escape_everything_but_the_marks():
     (frag,) = fragments([("overview", "<b>行政复议</b> & 其他")], [Term("复议")])
     assert frag.section == "overview"
@@ -40,7 +61,7 @@ def test_fragments_follow_field_order_and_are_capped():
     assert all(len(html.unescape(re.sub("</?mark>", "", f.text))) <= 240 for f in frags)
 
 
-_TEXT = st.text(alphabet="复议公开申请 、ＡａAb1１,.ﬁ㎡\n", max_size=30)
+_TEXT = st.text(alphabet="复议公开申请 、ＡａAb1１,.ﬁ㎡⾔⾏\n", max_size=30)
 _QUERY = st.text(alphabet="复议公开申请 、Ａab1,.", min_size=1, max_size=5).filter(lambda q: bool(analysis.tokenize(q)))
 
 
