@@ -71,6 +71,13 @@ def sample_truth(exp: dict) -> dict[str, float | int | None]:
 
 
 def form_truth(exp: dict) -> dict[str, float | int | None]:
+    if "printed" in exp:  # a fixture with its own numbers: every other field of its template is 0
+        template = exp["template"]
+        out = {f"{row}.{c}": 0 for row in _rows(template) for c in COLS}
+        out.update({key: 0 for key in [*ACTIVE[template], *REVIEW]})
+        out.update(exp["printed"])
+        out.update({key: None for key in exp["none"]})
+        return out
     sys.path.insert(0, str(ROOT))
     from tests import parser_builders as b
 

@@ -640,7 +640,7 @@ def _gap_row(rec: Record, layout: list[str], key: str, result: TableResult) -> C
     if not readings:
         return None
     values = agreed([r for r, _b in readings])
-    blanks = {layout[i] for r, b in readings for i in b if values[i] == 0}
+    blanks = {layout[i] for r, b in readings for i in b if values[i] == 0} - {"total"}
     names = [layout[i] for i, v in enumerate(values) if v is None]
     if names:
         result.warn(
@@ -871,11 +871,22 @@ def _read_flattened(text: str, result: TableResult) -> None:
         run = _leading_run(segment)
         reading = _run_values(run, columns, accept)
         values, why = reading.values, reading.why
-        if values is None and reading.readings:
+        blanks: set[str] = set()
+        if values is None and not reading.readings and (gap := _gap_run(run, len(layout), accept)) is not None:
+            values, blank_idx = gap
+            blanks = {layout[i] for i in blank_idx} - {"total"}  # a 总计 placed by the identity is read, not summed
+            unread = [_COLUMN_NAMES.get(layout[i], layout[i]) for i, v in enumerate(values) if v is None]
+            if unread:
+                result.warn(
+                    "ambiguous_value",
+                    f"表三 {_LABEL_NAMES.get(key, key)}: digits {run!r} are fewer than the cells (blank cells "
+                    f"dropped); {'、'.join(unread)} not read, the rest hold wherever the blanks sat",
+                )
+        elif values is None and reading.readings:
             ambiguous[key] = (run, reading.readings)
         elif values is None:
             result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: {why or 'no values'} ({run!r})")
-        _store_app_row(result, key, _as_columns(values, layout))
+        _store_app_row(result, key, _as_columns(values, layout), blanks)
     for key in keys:
         if key not in {a[0] for a in anchors}:
             _store_app_row(result, key, None)
@@ -885,13 +896,27 @@ def _read_flattened(text: str, result: TableResult) -> None:
     if review_at < 0:
         _store_review(result, None, "table not found")
         return
-    m = re.search(r"总计\s*(?=[\d\-])", text[review_at:])
+    section_end = re.compile(r"存在的主要问题|其他需要报告|五[、.]\s*(?:政府信息公开工作)?存在")
+    end = section_end.search(text, review_at)
+    review_text = text[review_at : end.start() if end else len(text)]  # never a 总计 of the prose after it
+    m = re.search(r"总计\s*(?=[\d\-])", review_text)
     if m is None:
-        _store_review(result, None, "no numbers after the header")
+        if not _review_from_text(fold(review_text), result):
+            _store_review(result, None, "no numbers after the header")
         return
-    run = _leading_run(text[review_at + m.end() :])
+    run = _leading_run(review_text[m.end() :])
     reading = _run_values(run, [INT] * 15, groups_sum(5))
     values, why = reading.values, reading.why
+    if values is None and not reading.readings and (gap := _gap_run(run, 15, groups_sum(5))) is not None:
+        values = gap[0]
+        result.blank_zero.extend(_REVIEW_KEYS[i] for i in sorted(gap[1]))
+        why = "" if all(v is not None for v in values) else "blank cells dropped; some cells not placed"
+        if why:
+            result.warn("ambiguous_value", f"表四: digits {run!r} are fewer than the cells; {why}")
+        result.found.add("review")
+        for i, key in enumerate(_REVIEW_KEYS):
+            result.metrics[key] = values[i]
+        return
     if values is None:
         code = "ambiguous_value" if why and why.startswith("ambiguous") else "missing_value"
         result.warn(code, f"表四: {why} ({run!r})")
@@ -899,6 +924,32 @@ def _read_flattened(text: str, result: TableResult) -> None:
 
 
 MAX_COMBINATIONS = 512
+MAX_GAP_READINGS = 50_000
+
+
+def _gap_run(run: str, n: int, accept) -> tuple[list[Value], set[int]] | None:
+    """A flattened run with fewer digits than cells ("…数量11" under seven columns): the dump dropped blank
+    cells. Every cut of the digits into fewer numbers, placed in order with 0s between, that keeps the row's
+    identity; the values every such reading agrees on, None elsewhere, and the cells that may have been blank.
+    None when nothing fits (or too many ways to try)."""
+    digits = normalize(run).replace(" ", "").replace(",", "")
+    if not digits or not digits.isdigit() or len(digits) >= n * 2:
+        return None
+    readings: list[tuple[list[float | int], frozenset[int]]] = []
+    # Table 四's fifteen cells: only one-digit cells (its usual counts), or the cuts multiply past any budget.
+    lengths = range(1, min(len(digits), n - 1) + 1) if n <= 7 else [len(digits)] if len(digits) < n else []
+    for k in lengths:
+        for cut in split_run(digits, [INT] * k):
+            readings.extend(gap_readings(cut, n, accept))
+            if len(readings) > MAX_GAP_READINGS:
+                return None
+    if not readings:
+        return None
+    values = agreed([r for r, _b in readings])
+    if all(v is None for v in values):
+        return None
+    blanks = {i for _r, b in readings for i in b if values[i] == 0}
+    return values, blanks
 
 
 def _settle_by_identities(
@@ -982,6 +1033,8 @@ def _read_active_flat(text: str, template: str, result: TableResult, narrative: 
         if values is None:
             code = "ambiguous_value" if why and why.startswith("ambiguous") else "missing_value"
             result.warn(code, f"表二 {_ACTIVE_NAMES[key]}: {why} ({run!r})")
+            if reading.readings:  # what every reading agrees on ("156-5997": 上一年项目数量 is 156 whatever the cut)
+                values = agreed(reading.readings)
         for j, (col, _kind) in enumerate(cols):
             result.metrics[f"{key}.{col}"] = values[j] if values is not None else None
         result.metrics[f"{key}._seen"] = 1

@@ -7,6 +7,7 @@ report), except table 四 which prints 6, 7, 2, 1 — the totals a reader once l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import parser_builders as b
@@ -119,3 +120,36 @@ def test_review_values_that_do_not_add_up_across_rows_are_not_taken() -> None:
     doc = parse_bytes(text.encode(), url="split.txt")
     assert all(doc.metrics[k] is None for k in REVIEW_KEYS)
     assert any("do not add up" in w.message for w in doc.warnings)
+
+
+def test_every_form_fixture_has_no_wrong_value() -> None:
+    from benchmarks.accuracy_bench import FORMS as BENCH_FORMS
+    from benchmarks.accuracy_bench import form_truth, score
+
+    hand_read = {k: v for k, v in json.loads((BENCH_FORMS / "expected.json").read_text("utf-8")).items() if k[0] != "_"}
+    assert len(hand_read) >= 6
+    for name, exp in hand_read.items():
+        exact, _missing, wrong, wrong_keys = score(parse_file(FORMS / name).metrics, form_truth(exp))
+        assert wrong == 0, (name, wrong_keys)
+        assert exact >= 20, name
+
+
+def test_flattened_run_with_dropped_blanks_reads_its_total() -> None:
+    doc = parse_file(FORMS / "flattened-2021-quirks.txt")  # "…申请数量11": 1 (自然人) and 1 (总计)
+    assert doc.metrics["applications.new.total"] == 1 and doc.metrics["outcomes.total.total"] == 1
+    assert doc.metrics["applications.new.natural_person"] is None  # which column the 1 sits in is not printed
+    assert doc.metrics["active.normative_documents.issued"] == 3  # "3512" settled by the text's 3件、5件、12件
+    assert doc.from_text == REVIEW_KEYS and [doc.metrics[k] for k in REVIEW_KEYS] == [0] * 15
+    assert doc.agency.name == "河北省交通运输厅" and doc.title.startswith("河北省交通运输厅")
+
+
+def test_flattened_negative_glued_and_review_blanks_dropped() -> None:
+    doc = parse_file(FORMS / "flattened-2019-negative.txt")
+    assert doc.metrics["active.licensing.prev_items"] == 156  # "156-5997": the cut after it is not certain
+    assert doc.metrics["active.licensing.change"] is None and doc.metrics["active.licensing.decisions"] is None
+    assert doc.metrics["active.fees.change"] == -3
+    assert [doc.metrics[k] for k in ("review.total", "litigation.direct.total", "litigation.after_review.total")] == [
+        7, 2, 1,
+    ]  # fmt: skip
+    assert doc.metrics["review.upheld"] is None
+    assert (doc.region.county, doc.metrics["applications.new.total"]) == ("沭阳县", 6)
