@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from indexer.document import Agency, Region
-from indexer.regions import gazetteer, mentions
+from indexer.regions import fold_misreadings, gazetteer, mentions
 
 _YEAR = r"(?:19|20)\d{2}\s*年(?:度)?"
 _REPORT = r"(?:政府信息公开|政务公开|信息公开)"
@@ -33,7 +33,7 @@ def name_from_title(title: str) -> str:
 
 def normalize_name(name: str) -> str:
     """ "鲁山县库区乡" → "鲁山县库区乡人民政府"; "XX街道" → "XX街道办事处"; a bare county → its 人民政府."""
-    name = re.sub(r"\s+", "", name)
+    name = fold_misreadings(re.sub(r"\s+", "", name))
     if not name:
         return ""
     if name.endswith(("乡", "镇")) or (name.endswith(("县", "市", "区", "省", "旗")) and _is_division(name)):

@@ -23,6 +23,20 @@ ALIASES: dict[str, str] = {
     "平潭综合实验区": "350128",  # 福建省福州市平潭县
     "平潭": "350128",
 }
+# Place names OCR and PDF extraction misread into a look-alike character (沭 → 沐), folded back before matching.
+MISREADINGS: dict[str, str] = {
+    "沐阳": "沭阳",
+    "盱胎": "盱眙",
+}
+
+
+def fold_misreadings(text: str) -> str:
+    for wrong, right in MISREADINGS.items():
+        if wrong in text:
+            text = text.replace(wrong, right)
+    return text
+
+
 _SUFFIXES = (
     "特别行政区",
     "维吾尔自治区",
@@ -103,8 +117,8 @@ class Mention:
 
 
 def mentions(text: str) -> list[Mention]:
-    """Division names in ``text``, longest match at each position, non-overlapping."""
-    text = text[:2000]
+    """Division names in ``text``, longest match at each position, non-overlapping (misreadings folded)."""
+    text = fold_misreadings(text[:2000])
     g = gazetteer()
     out: list[Mention] = []
     i = 0

@@ -170,6 +170,7 @@ class TableResult:
     blank_zero: list[str] = field(default_factory=list)  # metric keys read as 0 from a blank cell of a filled row
     from_text: list[str] = field(default_factory=list)  # metric keys stated by a sentence, not a table
     dropped_blanks: bool = False  # rows rebuilt from a one-cell-per-line dump, which drops blank cells
+    by_position: set[str] = field(default_factory=set)  # table-三 rows read by position, not by label and count
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append((code, message))
@@ -585,6 +586,7 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
                 result.warn("unplaced_row", f"表三: a row of values with no label was left over: {non_blank}")
                 continue
             key = keys[pointer]
+            result.by_position.add(key)  # placed by template order, not by its label
         if key in seen:
             result.warn("duplicate_row", f"表三 {_LABEL_NAMES.get(key, key)}: given twice; the first is kept")
             continue
@@ -615,6 +617,7 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
         if key not in assigned:
             why = "every cell blank, not given" if key in blank_rows else "row not found"
             result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: {why}")
+    _reject_contradicted(result, template)
     _read_review_cells(stream, app_end + 1, result)
 
 
@@ -653,6 +656,37 @@ def _gap_row(rec: Record, layout: list[str], key: str, result: TableResult) -> C
     return {col: v for col, v in zip(layout, values, strict=True)}, blanks
 
 
+def _reject_contradicted(result: TableResult, template: str) -> None:
+    """Rows read by position stand only if the table's identities do not contradict them: in each column where
+    一+二 = （七）+四 or （七） = the sum of the items fails, the positional rows with a value there are unread."""
+    if not result.by_position:
+        return
+    from indexer.checks import run_checks  # checks reads metrics; tables only borrows it here
+
+    failed = {
+        c.name.split(".", 1)[1]
+        for c in run_checks(_with_subtotals(result.metrics, template), template)
+        if c.status == "failed" and c.name.startswith(("balance.", "outcomes."))
+    }
+    if not failed:
+        return
+    involved = [
+        k for k in sorted(result.by_position) if any(result.metrics.get(f"{k}.{c}") is not None for c in failed)
+    ]
+    # Rows short of a cell are the likelier culprits: when there are such rows, only they go.
+    short = [k for k in involved if any(result.metrics.get(f"{k}.{c}") is None for c in catalogue.APPLICANT_PARTS)]
+    for key in short or involved:
+        cols = [c for c in failed if result.metrics.get(f"{key}.{c}") is not None]
+        _store_app_row(result, key, None)
+        if key in result.read_rows:
+            result.read_rows.remove(key)
+        result.warn(
+            "position_contradicted",
+            f"表三 {_LABEL_NAMES.get(key, key)}: read by position, but the table's identities fail in "
+            f"{'、'.join(_COLUMN_NAMES[c] for c in sorted(cols))}; not read",
+        )
+
+
 def _app_values(rec: Record, layout: list[str], grid: dict[int, str], key: str, result: TableResult) -> Columns | None:
     """A row's values: all seven, else by position under the header, else by the table's six-column layout."""
     seven = _cells_reading(rec.cells or [], 7)
@@ -662,8 +696,10 @@ def _app_values(rec: Record, layout: list[str], grid: dict[int, str], key: str, 
         return _gap_row(rec, layout, key, result)
     by_position = _positional(rec, grid)
     if by_position is not None:
+        result.by_position.add(key)
         return by_position
     if len(layout) == 6 and (six := _cells_reading(rec.cells or [], 6)) is not None:
+        result.by_position.add(key)
         return _with_blanks(six, layout)
     if rec.offset < 0 and (gaps := _gap_row(rec, layout, key, result)) is not None:
         return gaps

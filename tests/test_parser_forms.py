@@ -153,3 +153,19 @@ def test_flattened_negative_glued_and_review_blanks_dropped() -> None:
     ]  # fmt: skip
     assert doc.metrics["review.upheld"] is None
     assert (doc.region.county, doc.metrics["applications.new.total"]) == ("沭阳县", 6)
+
+
+def test_markdown_pdf_conversion() -> None:
+    doc = parse_file(FORMS / "markdown-pdf-conversion.md")
+    assert (doc.agency.name, doc.agency.normalized_name) == ("沐阳县人民政府办公室", "沭阳县人民政府办公室")
+    assert doc.region.county == "沭阳县"  # the OCR misreading 沐阳 folded for matching
+    assert doc.metrics["outcomes.partially_disclosed.total"] == 2  # its label on a row of its own
+    assert doc.metrics["outcomes.total.total"] == 38 and doc.metrics["active.licensing.decisions"] == 3406
+    assert doc.metrics["active.normative_documents.issued"] == 22  # "22（其中修订16件）"
+    # One cell short, read by position under the header: 商业企业 would get 1; the table's identities say no.
+    assert doc.metrics["outcomes.withheld.third_party_rights.commercial"] is None
+    assert any(w.code == "position_contradicted" and "保护第三方" in w.message for w in doc.warnings)
+    assert doc.metrics["applications.carried_over.commercial"] == 0
+    assert "applications.carried_over.commercial" in doc.blank_zero
+    assert [doc.metrics[k] for k in REVIEW_KEYS[:6]] == [1, 0, 0, 1, 2, 1]
+    assert not [c.name for c in doc.checks if c.status == "failed"]
