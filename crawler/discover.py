@@ -14,6 +14,9 @@ import lxml.html
 from lxml import etree
 from requests.utils import requote_uri
 
+from crawler import jcms
+from crawler.file_links import is_download_endpoint, url_in_script, viewer_target
+
 ATTACHMENT_EXTS = frozenset({".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps", ".et", ".ofd"})
 SKIP_EXTS = frozenset(
     {
@@ -42,6 +45,8 @@ _PAGER_URL = re.compile(r"(?:^|/)index_\d+\.s?html?$|[?&](?:page|pageno|pageinde
 _CREATE_PAGE = re.compile(r"createPageHTML\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*,\s*['\"]([\w-]+)['\"]"
                           r"\s*,\s*['\"](\w+)['\"]")  # fmt: skip
 _WS = re.compile(r"\s+")
+# A column of reports ("政府信息公开年报", "财政局信息公开年度报告"): names the kind, not a year.
+_COLUMN_TEXT = re.compile(r"年报|年度报告|信息公开工作报告")
 MAX_GENERATED_PAGES = 500  # pages a createPageHTML() pager may announce; more is a trap or a typo
 
 
@@ -50,11 +55,30 @@ class Link:
     url: str
     text: str  # anchor text, whitespace-collapsed
     pager: bool = False  # pagination of a list: followed without spending depth
+    embedded: bool = False  # a file the page shows (iframe/embed/object/viewer), not a link a reader clicks
 
     @property
     def is_attachment(self) -> bool:
         # download.jsp?id=… links are common; their anchor text usually ends with the file's extension
         return is_attachment_url(self.url) or splitext(self.text.lower())[1] in ATTACHMENT_EXTS
+
+    @property
+    def is_download(self) -> bool:
+        """A ``download.jsp?id=…`` endpoint: a file whose name only the response tells."""
+        return is_download_endpoint(self.url)
+
+    @property
+    def is_column(self) -> bool:
+        """A link to a column of reports (a department's or township's 年报 column), not to one report."""
+        text = _WS.sub("", self.text)
+        return (
+            bool(_COLUMN_TEXT.search(text))
+            and not _YEAR.search(text)
+            and not self.pager
+            and not self.is_attachment
+            and not _DIRECTIVE_TITLE.search(text)
+            and len(text) <= 40
+        )
 
     @property
     def looks_like_report(self) -> bool:
@@ -108,7 +132,11 @@ def canonical_url(url: str) -> str:
 
 
 def analyse(url: str, html: str) -> Page:
-    """Parse one HTML page: its title, whether it is a report, and its links (pagination marked)."""
+    """Parse one HTML page: its title, whether it is a report, and its links (pagination marked).
+
+    A 大汉 JCMS dataproxy answer (``<datastore>`` XML) is read as a listing of its records."""
+    if jcms.is_datastore(html) and html.lstrip()[:60].lower().startswith(("<?xml", "<datastore")):
+        return Page(url=url, title="", is_report=False, links=_dedupe(_record_links(html, url)))
     try:
         doc = lxml.html.document_fromstring(html or "<html></html>")
     except (etree.ParserError, ValueError):
@@ -118,11 +146,13 @@ def analyse(url: str, html: str) -> Page:
         if el.get("href"):
             base = urljoin(url, el.get("href"))
             break
-    generated = _generated_pages(doc, base)
+    generated = _generated_pages(doc, base) + _record_links(html, base) + _jpage_links(html, base)
     for bad in doc.xpath("//script|//style|//noscript"):
         bad.drop_tree()
-    links = _links(doc, base) + generated
     title = _title(doc)
+    links = _links(doc, base) + generated
+    if looks_like_report_title(title):  # a report page showing its file in a viewer or a frame
+        links = [Link(lk.url, title, lk.pager, True) if lk.embedded and not lk.text else lk for lk in links]
     text = _WS.sub("", doc.text_content())
     markers = sum(1 for m in REPORT_MARKERS if m in text)
     report_anchors = sum(1 for link in links if link.looks_like_report and not link.is_attachment)
@@ -150,31 +180,90 @@ def _title(doc: lxml.html.HtmlElement) -> str:
     return ""
 
 
+_LINKISH = etree.XPath(
+    "//a|//area|//iframe|//frame|//embed|//object|//*[@onclick or @data-href or @data-url][not(self::a)]"
+)
+
+
 def _links(doc: lxml.html.HtmlElement, base: str) -> list[Link]:
     out: list[Link] = []
-    for el in doc.iter("a", "area", "iframe", "frame"):
-        href = el.get("href") if el.tag in ("a", "area") else el.get("src")
+    for el in _LINKISH(doc):
+        href, embedded = _target(el)
         if not href:
             continue
-        href = href.strip()
-        if href.startswith(("javascript:", "mailto:", "tel:", "#", "data:")):
+        absolute = _absolute(base, href)
+        if absolute is None:
             continue
-        try:
-            absolute = canonical_url(urljoin(base, href))
-        except ValueError:
-            continue
-        if urlsplit(absolute).scheme not in ("http", "https"):
-            continue
-        if splitext(urlsplit(absolute).path.lower())[1] in SKIP_EXTS:
-            continue
-        text = _WS.sub(" ", el.text_content() if el.tag in ("a", "area") else "").strip()
+        inner = viewer_target(absolute)  # pdf.js viewer.html?file=… → the file itself
+        if inner is not None:
+            absolute = _absolute(absolute, inner)
+            if absolute is None:
+                continue
+        text = _WS.sub(" ", el.text_content() if el.tag in ("a", "area", "li", "span", "div", "button") else "")
+        text = text.strip()
         hover = _WS.sub(" ", el.get("title") or "").strip()
         # List pages cut long titles ("…工作年…") and keep the whole one in title="…".
         if hover and (not text or (looks_like_report_title(hover) and not looks_like_report_title(text))):
             text = hover
         pager = text.lower() in PAGER_TEXTS or (text.isdigit() and len(text) <= 4) or bool(_PAGER_URL.search(absolute))
-        out.append(Link(absolute, text, pager))
+        out.append(Link(absolute, text, pager and not embedded, embedded))
     return out
+
+
+def _target(el: lxml.html.HtmlElement) -> tuple[str, bool]:
+    """(the URL an element leads to, whether it is shown embedded): href/src/data, then data-href/data-url,
+    then the URL a ``javascript:`` href or an ``onclick`` handler opens."""
+    tag = el.tag
+    if tag in ("iframe", "frame", "embed"):
+        return (el.get("src") or "").strip(), True
+    if tag == "object":
+        return (el.get("data") or "").strip(), True
+    for attr in ("data-href", "data-url"):
+        if el.get(attr):
+            return el.get(attr).strip(), False
+    href = (el.get("href") or "").strip() if tag in ("a", "area") else ""
+    if href.lower().startswith("javascript:"):
+        return url_in_script(href) or url_in_script(el.get("onclick") or "") or "", False
+    if href and not href.startswith("#"):
+        return href, False
+    onclick = el.get("onclick") or ""
+    if onclick and ("open" in onclick or "location" in onclick or "href" in onclick):
+        return url_in_script(onclick) or "", False
+    return "", False
+
+
+def _absolute(base: str, href: str) -> str | None:
+    if href.startswith(("javascript:", "mailto:", "tel:", "#", "data:")):
+        return None
+    try:
+        absolute = canonical_url(urljoin(base, href))
+    except ValueError:
+        return None
+    if urlsplit(absolute).scheme not in ("http", "https"):
+        return None
+    if splitext(urlsplit(absolute).path.lower())[1] in SKIP_EXTS:
+        return None
+    return absolute
+
+
+def _record_links(html: str, base: str) -> list[Link]:
+    """Links inside 大汉 JCMS ``<record><![CDATA[…]]></record>`` items (invisible to an HTML parser)."""
+    records = jcms.record_html(html)
+    if not records:
+        return []
+    try:
+        fragment = lxml.html.fragment_fromstring(records, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return []
+    return _links(fragment, base)
+
+
+def _jpage_links(html: str, base: str) -> list[Link]:
+    """The dataproxy.jsp groups a JCMS ``.jpage({...})`` pager announces, as pager links."""
+    paging = jcms.jpage(html)
+    if paging is None:
+        return []
+    return [Link(canonical_url(u), "", pager=True) for u in paging.group_urls(base)]
 
 
 def _generated_pages(doc: lxml.html.HtmlElement, base: str) -> list[Link]:
@@ -196,7 +285,10 @@ def _dedupe(links: list[Link]) -> list[Link]:
         prev = best.get(link.url)
         if prev is None or (not prev.looks_like_report and link.looks_like_report):
             best[link.url] = Link(
-                link.url, link.text or (prev.text if prev else ""), link.pager or bool(prev and prev.pager)
+                link.url,
+                link.text or (prev.text if prev else ""),
+                link.pager or bool(prev and prev.pager),
+                link.embedded and bool(prev is None or prev.embedded),
             )
     return list(best.values())
 

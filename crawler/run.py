@@ -32,8 +32,18 @@ from crawler.archive import (
     read_record,
 )
 from crawler.catalog import Capture, Catalog
-from crawler.discover import Link, Page, analyse, canonical_url, is_attachment_url, is_html_type
+from crawler.discover import (
+    Link,
+    Page,
+    analyse,
+    canonical_url,
+    is_attachment_url,
+    is_html_type,
+    looks_like_report_title,
+)
 from crawler.fetch import RETRY_AFTER_CAP, Fetcher, FetchResult, decode_text
+from crawler.file_links import disposition_filename, title_from_filename
+from crawler.jcms import is_datastore
 from crawler.progress import Progress
 from crawler.sources import Source, SourcesError, adhoc_source, load_sources
 from nianbao.settings import Settings
@@ -105,7 +115,7 @@ class Task:
     url: str
     source: Source
     depth: int = 0
-    kind_hint: str = "page"  # page | report | attachment
+    kind_hint: str = "page"  # page | report | attachment | file (a download endpoint: its response decides)
     parent_url: str | None = None
     title: str = ""
     pager_hops: int = 0
@@ -332,13 +342,14 @@ class _Crawl:
             return
         entity = result.entity()
         page = self._page(task, result.content_type, entity) if status == 200 else None
+        task = self._titled(task, result, page)
         kind = self._kind(task, result.content_type, page)
         self._archive(task, result, kind=kind, title=page.title if page and not task.title else "")
         if status != 200:
             self._fail(task, f"HTTP {status}", gone=status in (404, 410))
             return
         if page is not None:
-            self._follow(task, page)
+            self._follow(task, page, kind)
 
     def _not_modified(self, task: Task, result: FetchResult) -> None:
         latest = self.catalog.latest_full_capture(task.url)
@@ -356,7 +367,7 @@ class _Crawl:
             body = self.catalog.read_payload(latest, self.settings.archive_dir)
             page = self._page(task, latest.content_type, body)
             if page is not None:
-                self._follow(task, page)
+                self._follow(task, page, kind)
 
     def _archive(self, task: Task, result: FetchResult, *, kind: str, title: str = "") -> Capture:
         digest = payload_digest(result.body)
@@ -489,18 +500,34 @@ class _Crawl:
     # -- discovery ---------------------------------------------------------------------------------------
 
     def _page(self, task: Task, content_type: str, body: bytes) -> Page | None:
-        if task.kind_hint == "attachment" or not is_html_type(content_type) or is_attachment_url(task.url):
+        if task.kind_hint == "attachment" or is_attachment_url(task.url):
+            return None
+        # A 大汉 JCMS dataproxy.jsp answer is XML whose records are the column's next group.
+        xml_list = "xml" in content_type.lower() and is_datastore(decode_text(body[:4096], content_type))
+        if not is_html_type(content_type) and not xml_list:
             return None
         if content_type.startswith("text/plain") and b"<" not in body[:2048]:
             return None
         return analyse(task.url, decode_text(body, content_type))
 
     @staticmethod
+    def _titled(task: Task, result: FetchResult, page: Page | None) -> Task:
+        """A file whose link said nothing ("附件下载", a download.jsp?id=…) takes its title from the name the
+        server gives it in Content-Disposition (GBK bytes, RFC 5987 or percent-encoded UTF-8)."""
+        if page is not None or looks_like_report_title(task.title):
+            return task
+        name = disposition_filename(result.header("Content-Disposition"))
+        return replace(task, title=title_from_filename(name)) if name else task
+
+    @staticmethod
     def _kind(task: Task, content_type: str, page: Page | None) -> str:
         if page is None:
+            ct = content_type.lower()
+            if task.kind_hint == "file":  # only a file that says it is a report is one
+                is_doc = any(t in ct for t in _DOC_TYPES)
+                return "report" if is_doc and looks_like_report_title(task.title) else "other"
             if task.kind_hint in ("report", "attachment"):
                 return task.kind_hint
-            ct = content_type.lower()
             return "attachment" if task.parent_url and any(t in ct for t in _DOC_TYPES) else "other"
         if page.is_report:
             return "report"
@@ -508,7 +535,7 @@ class _Crawl:
             return "report"  # a report page that only says "see the attachment"
         return page.kind
 
-    def _follow(self, task: Task, page: Page) -> None:
+    def _follow(self, task: Task, page: Page, kind: str) -> None:
         source = task.source
         max_depth = source.max_depth if source.max_depth is not None else self.settings.crawl_max_depth
         listed = self.listed.setdefault(source.id, set())
@@ -516,17 +543,17 @@ class _Crawl:
             if link.url == task.url or not source.allows(link.url):
                 continue
             listed.add(link.url)
-            if link.is_attachment:
-                if page.is_report:
-                    self._enqueue(Task(link.url, source, task.depth + 1, "attachment", task.url, link.text))
-                elif link.looks_like_report:
-                    self._enqueue(Task(link.url, source, task.depth + 1, "report", task.url, link.text))
+            if link.is_attachment or link.is_download:
+                self._follow_file(task, link, kind)
                 continue
             if link.pager:
                 if task.pager_hops < MAX_PAGER_HOPS:
                     self._enqueue(Task(link.url, source, task.depth, "page", task.url, "", task.pager_hops + 1))
                 continue
             if task.depth + 1 > max_depth:
+                continue
+            if link.is_column and not link.looks_like_report:  # a department's or township's 年报 column
+                self._enqueue(Task(link.url, source, task.depth + 1, "page", task.url))
                 continue
             reportish = link.looks_like_report
             if (
@@ -537,6 +564,20 @@ class _Crawl:
                 continue
             hint = "report" if reportish else "page"
             self._enqueue(Task(link.url, source, task.depth + 1, hint, task.url, link.text if reportish else ""))
+
+    def _follow_file(self, task: Task, link: Link, kind: str) -> None:
+        """A file: the attachment of a report page, a report published as a file, or a download endpoint
+        whose response must say what it is (Content-Disposition name and type)."""
+        if kind == "report":
+            hint = "attachment"
+        elif link.looks_like_report:
+            hint = "report"
+        elif link.is_download:
+            hint = "file"
+        else:
+            return
+        title = link.text if hint != "file" else ""
+        self._enqueue(Task(link.url, task.source, task.depth + 1, hint, task.url, title))
 
     def _follow_redirect(self, task: Task, target: str) -> None:
         target = canonical_url(target)
@@ -583,7 +624,7 @@ class _Crawl:
             return False
         page = self._page(task, original.content_type, body)
         if page is not None:
-            self._follow(task, page)
+            self._follow(task, page, capture.kind)
         return True
 
 

@@ -25,7 +25,8 @@ from functools import cache
 from html import escape
 from typing import Any
 
-from demo import render
+from crawler.file_links import disposition_header
+from demo import columns, render
 from demo.generator import GeneratedReport, SectionText, make_report
 from demo.render import PageChrome, page_html
 from demo.seeds import SEEDS, Seed, seed_article_html, seed_metrics
@@ -39,6 +40,11 @@ DOMAIN = "www.demo-zwgk.gov.cn"
 COLUMN = "/zfxxgk/ndbg/"
 NOTICE_PATH = "/zfxxgk/tzgg/202501/t20250106_90011.html"
 GUIDE_PATH = "/zfxxgk/zn/index.html"
+DIRECTORY = "/zfxxgk/bmnb/"  # a directory of department and township 年报 columns
+FILES_COLUMN = "/lsx/ndbg/"  # reports published only as files
+DOWNLOAD = "/module/download/download.jsp"
+JCMS_COLUMN = f"/col/col{columns.JCMS_COL}/index.html"
+DECOY_DOWNLOAD = 900_001  # download.jsp?id= of a file that is not a report (the 公开指南)
 DISALLOWED = "/zfxxgk/ndbg/ysb/"  # 预审版 drafts: robots.txt forbids crawling them
 CST = timezone(timedelta(hours=8))
 EDIT_TIME = datetime(2026, 4, 15, 10, 0, tzinfo=CST)  # version 2: after every publication (Jan–Mar 2026)
@@ -81,6 +87,8 @@ class ExpectedReport:
     metrics: dict[str, int | float | None]  # None: the report's text does not say (seeds with dropped cells)
     kind: str  # "generated" or "seed"
     edited: bool = False  # differs in version 2 (silent edit)
+    column: str = "trs"  # how the site lists it: trs, jcms, files, directory (see ``COLUMNS``)
+    route: str = ""  # files column: how the file is reached (viewer, iframe, object, window.open, …)
 
 
 @dataclass(slots=True)
@@ -97,6 +105,9 @@ class _Entry:
     fmt: str = "html"  # html, pdf, docx
     encoding: str = "utf-8"
     edited: bool = False
+    column: str = "trs"
+    route: str = ""  # files column: how the file is reached
+    col_slug: str = ""  # directory column: the agency's own column
 
     @property
     def county(self) -> str:
@@ -104,12 +115,25 @@ class _Entry:
 
     @property
     def page_path(self) -> str:
+        """The HTML page of the report, or for file-only publications the page that shows or lists the file."""
         d = self.published
+        if self.column == "jcms":
+            return f"/art/{d.year}/{d.month}/{d.day}/art_{columns.JCMS_COL}_{self.doc_id}.html"
+        if self.column == "directory":
+            return f"{DIRECTORY}{self.col_slug}/{d:%Y%m}/t{d:%Y%m%d}_{self.doc_id}.html"
+        if self.column == "files":
+            if self.route in ("iframe", "object"):
+                return f"{FILES_COLUMN}{d:%Y%m}/t{d:%Y%m%d}_{self.doc_id}.html"
+            return FILES_COLUMN + "index.html"
         return f"{COLUMN}{COUNTY_SLUGS[self.county]}/{d:%Y%m}/t{d:%Y%m%d}_{self.doc_id}.html"
 
     @property
     def attachment_path(self) -> str:
         d = self.published
+        if self.column == "files":
+            if self.route.startswith("dl-"):
+                return f"{DOWNLOAD}?id={self.doc_id}"
+            return f"/uploadfile/{d:%Y%m}/{hashlib.sha1(str(self.doc_id).encode()).hexdigest()[:16]}.{self.fmt}"
         name = f"P0{d:%Y%m%d}{self.doc_id:06d}{self.doc_id % 997:03d}.{self.fmt}"  # TRS attachment naming
         return f"{COLUMN}{COUNTY_SLUGS[self.county]}/{d:%Y%m}/{name}"
 
@@ -142,6 +166,71 @@ def _plan() -> tuple[tuple[AgencySpec, int], ...]:
     return tuple(plan)
 
 
+# The columns beyond the TRS one: (column, county, how many, routes); see ``demo.columns``.
+FILE_ROUTES: tuple[tuple[str, str], ...] = (
+    ("viewer", "pdf"),  # also reachable as download.jsp?id=… (RFC 5987 name): one file, two routes
+    ("iframe", "pdf"),
+    ("object", "pdf"),
+    ("window.open", "docx"),
+    ("data-href", "docx"),
+    ("dl-gbk", "docx"),
+    ("dl-percent", "pdf"),
+)
+JCMS_COUNTY, FILES_COUNTY, DIRECTORY_COUNTY = "闽侯县", "卢氏县", "鲁山县"
+JCMS_REPORTS = 13
+
+
+@cache
+def _extra_plan() -> tuple[tuple[str, AgencySpec, int], ...]:
+    """(column, agency, year) of the reports in the non-TRS columns: agency-years nobody else publishes."""
+    taken = _seed_years() | {(a.normalized_name, y) for a, y in _plan()}
+
+    def free(county: str, agency_types: tuple[str, ...]) -> list[tuple[AgencySpec, int]]:
+        pool = [
+            (a, y)
+            for y in range(2025, 2018, -1)
+            for a in demo_agencies()
+            if a.county == county
+            and a.type in agency_types
+            and (a.normalized_name, y) not in taken
+            and (y >= 2021 or a.type != "乡镇街道")
+        ]
+        return pool
+
+    plan: list[tuple[str, AgencySpec, int]] = []
+    jcms = free(JCMS_COUNTY, ("人民政府", "部门", "乡镇街道"))
+    assert len(jcms) >= JCMS_REPORTS, "the JCMS county has too few free agency-years"
+    plan += [("jcms", a, y) for a, y in jcms[:JCMS_REPORTS]]
+    files = free(FILES_COUNTY, ("人民政府", "部门", "乡镇街道"))
+    plan += [("files", a, y) for a, y in files[: len(FILE_ROUTES)]]
+    by_agency: dict[str, tuple[AgencySpec, int]] = {}
+    for a, y in free(DIRECTORY_COUNTY, ("部门", "乡镇街道")):
+        by_agency.setdefault(a.normalized_name, (a, y))  # each department and township: its latest free year
+    plan += [("directory", a, y) for a, y in by_agency.values()]
+    return tuple(plan)
+
+
+def _directory_agencies() -> list[AgencySpec]:
+    """Every department and township of the directory county: each has a column (some stay empty)."""
+    return [a for a in demo_agencies() if a.county == DIRECTORY_COUNTY and a.type in ("部门", "乡镇街道")]
+
+
+def _extra_entries() -> list[_Entry]:
+    out: list[_Entry] = []
+    slugs = {a.normalized_name: f"{COUNTY_SLUGS[DIRECTORY_COUNTY]}{k:02d}" for k, a in enumerate(_directory_agencies())}
+    n_files = 0
+    for k, (column, agency, year) in enumerate(_extra_plan()):
+        report = make_report(agency, year, seed=DEMO_SEED, index=1000 + k)
+        e = _Entry(report, None, agency, year, report.title, report.published, 200_001 + k, column=column)
+        if column == "files":
+            e.route, e.fmt = FILE_ROUTES[n_files]
+            n_files += 1
+        elif column == "directory":
+            e.col_slug = slugs[agency.normalized_name]
+        out.append(e)
+    return out
+
+
 def _entries(version: int) -> list[_Entry]:
     entries: list[_Entry] = []
     for i, (agency, year) in enumerate(_plan()):
@@ -150,6 +239,7 @@ def _entries(version: int) -> list[_Entry]:
     for j, seed in enumerate(SEEDS):
         entries.append(_Entry(None, seed, seed.agency, seed.year, seed.title, seed.published, 100_001 + j))
     generated = [e for e in entries if e.report is not None and e.year >= 2021]
+    entries += _extra_entries()
     # Fixed roles, chosen by position among 2021-template generated reports (deterministic).
     generated[3].encoding = "gbk"
     generated[7].fmt = "pdf"
@@ -168,7 +258,7 @@ def _roles() -> dict[str, str]:
     v1 = {e.doc_id: e for e in _entries(1)}
     v2 = {e.doc_id: e for e in _entries(2)}
     roles = {e.report_path: "gbk" for e in v1.values() if e.encoding == "gbk"}
-    roles |= {e.report_path: e.fmt for e in v1.values() if e.fmt != "html"}
+    roles |= {e.report_path: e.fmt for e in v1.values() if e.fmt != "html" and e.column == "trs"}
     roles |= {v1[k].report_path: "edited" for k, e in v2.items() if e.edited}
     roles |= {e.report_path: "removed" for k, e in v1.items() if k not in v2}
     return roles
@@ -225,7 +315,75 @@ def _entry_modified(e: _Entry) -> datetime:
     return EDIT_TIME if e.edited else _at(e.published)
 
 
+_BLOBS: dict[tuple[int, str], tuple[bytes, str]] = {}
+
+
+def _file_blob(e: _Entry) -> tuple[bytes, str]:
+    """The report as a PDF or DOCX file (rendered once per process: both versions share it)."""
+    key = (e.doc_id, e.fmt)
+    if key not in _BLOBS or e.edited:
+        assert e.report is not None
+        if e.fmt == "pdf":
+            blob = (render.to_pdf(e.report), "application/pdf")
+        else:
+            ctype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            blob = (render.to_docx(e.report), ctype)
+        if e.edited:
+            return blob
+        _BLOBS[key] = blob
+    return _BLOBS[key]
+
+
+def _column_report_pages(e: _Entry) -> dict[str, Page]:
+    """The pages and files of a report in one of the non-TRS columns."""
+    assert e.report is not None
+    modified = _entry_modified(e)
+    published = f"{e.published.isoformat()} 09:30"
+    if e.column == "jcms":
+        html = columns.jcms_article_html(e.title, render.article_html(e.report), published, e.agency.name)
+        return {e.page_path: _html_page(html, modified)}
+    if e.column == "directory":
+        crumbs = (
+            ("/", "首页"),
+            ("/zfxxgk/index.html", "政府信息公开"),
+            (DIRECTORY + "index.html", "部门和乡镇政府信息公开年报"),
+            (f"{DIRECTORY}{e.col_slug}/index.html", e.agency.name),
+        )
+        html = page_html(
+            e.title,
+            render.article_html(e.report),
+            chrome=_chrome(),
+            source=e.agency.name,
+            published=published,
+            breadcrumb=crumbs,
+        )
+        return {e.page_path: _html_page(html, modified)}
+    blob, ctype = _file_blob(e)
+    out: dict[str, Page] = {}
+    file_page = _page(blob, ctype, modified)
+    if e.route.startswith("dl-"):
+        name = f"{e.title}.{e.fmt}"
+        style = e.route.removeprefix("dl-")
+        file_page = dataclasses.replace(
+            file_page, headers={**file_page.headers, "Content-Disposition": disposition_header(name, style)}
+        )
+    out[e.attachment_path] = file_page
+    if e.route == "viewer":  # the same file behind download.jsp too: one report, two routes
+        alias = dataclasses.replace(
+            file_page,
+            headers={**file_page.headers, "Content-Disposition": disposition_header(f"{e.title}.{e.fmt}", "rfc5987")},
+        )
+        out[f"{DOWNLOAD}?id={e.doc_id}"] = alias
+    if e.route in ("iframe", "object"):
+        out[e.page_path] = _html_page(
+            columns.file_wrapper_html(e.route, e.title, e.attachment_path, published), modified
+        )
+    return out
+
+
 def _report_pages(e: _Entry) -> dict[str, Page]:
+    if e.column != "trs":
+        return _column_report_pages(e)
     chrome = _chrome(doc_id=f"11410400MB{e.doc_id}/{e.published:%Y}-{e.doc_id % 1000:05d}")
     published = f"{e.published.isoformat()} 09:30"
     modified = _entry_modified(e)
@@ -288,7 +446,8 @@ _SIDEBAR = (
     '<div class="sidebar"><h3>相关链接</h3><ul>'
     '<li><a href="/zfxxgk/zn/index.html">政府信息公开指南</a></li>'
     f'<li><a href="{NOTICE_PATH}">关于做好2024年度政府信息公开工作年度报告编制发布工作的通知</a></li>'
-    '<li><a href="/xwzx/index.html">新闻中心</a></li></ul>'
+    '<li><a href="/xwzx/index.html">新闻中心</a></li>'
+    f'<li><a href="{DIRECTORY}index.html">部门和乡镇政府信息公开年报</a></li></ul>'
     "<h3>分县区</h3><ul>"
     + "".join(f'<li><a href="{COLUMN}{slug}/index.html">{county}</a></li>' for county, slug in COUNTY_SLUGS.items())
     + "</ul></div>"
@@ -423,6 +582,74 @@ def _static_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
     return pages
 
 
+def _jcms_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
+    mine = sorted((e for e in entries if e.column == "jcms"), key=lambda e: (e.published, e.doc_id), reverse=True)
+    records = [columns.jcms_record(e.page_path, e.title, e.published.isoformat()) for e in mine]
+    group = columns.JCMS_PER_PAGE * columns.JCMS_GROUP
+    modified = _listing_modified(mine, version)
+    name = f"{JCMS_COUNTY}政府信息公开年报"
+    pages = {JCMS_COLUMN: _html_page(columns.jcms_column_html(name, records[:group], len(records)), modified)}
+    for start in range(group, len(records), group):
+        xml = '<?xml version="1.0" encoding="UTF-8"?>' + columns.jcms_datastore(
+            records[start : start + group], len(records)
+        )
+        key = _jcms_proxy_key(start + 1)
+        pages[key] = _page(xml.encode("utf-8"), "text/xml; charset=UTF-8", modified)
+    return pages
+
+
+def _jcms_proxy_key(start: int) -> str:
+    """A group is found by its first record; an ``endrecord`` past the last record is clamped, as JCMS does."""
+    return f"{columns.JCMS_PROXY}?startrecord={start}"
+
+
+def _files_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
+    mine = sorted((e for e in entries if e.column == "files"), key=lambda e: (e.published, e.doc_id), reverse=True)
+    items = []
+    for e in mine:
+        target = e.page_path if e.route in ("iframe", "object") else e.attachment_path
+        also = f"{DOWNLOAD}?id={e.doc_id}" if e.route == "viewer" else ""
+        items.append(columns.file_item(e.route, e.title, e.published.isoformat(), target, also))
+    # Not a report: a file the same column offers for download.
+    items.append(f'<li>政府信息公开指南（<a href="{DOWNLOAD}?id={DECOY_DOWNLOAD}">附件下载</a>）</li>')
+    modified = _listing_modified(mine, version)
+    name = f"{FILES_COUNTY}政府信息公开年报"
+    pages = {FILES_COLUMN + "index.html": _html_page(columns.simple_list_html(name, items), modified)}
+    guide = "\n".join(_GUIDE).encode("utf-8")
+    decoy = _page(guide, "application/msword", _at(date(2024, 3, 1)))
+    pages[f"{DOWNLOAD}?id={DECOY_DOWNLOAD}"] = dataclasses.replace(
+        decoy, headers={**decoy.headers, "Content-Disposition": disposition_header("政府信息公开指南.doc", "gbk")}
+    )
+    return pages
+
+
+def _directory_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
+    """The directory of department/township columns (plus the county columns built differently), and each column."""
+    mine = [e for e in entries if e.column == "directory"]
+    pages: dict[str, Page] = {}
+    dir_items = []
+    for k, agency in enumerate(_directory_agencies()):
+        slug = f"{COUNTY_SLUGS[DIRECTORY_COUNTY]}{k:02d}"
+        name = f"{agency.name}政府信息公开年报"
+        dir_items.append(f'<li><a href="./{slug}/index.html">{escape(name)}</a></li>')
+        listed = [e for e in mine if e.col_slug == slug]
+        items = [
+            f'<li><a href="./{e.page_path.removeprefix(DIRECTORY + slug + "/")}" title="{escape(e.title)}">'
+            f"{escape(e.title)}</a><span>{e.published.isoformat()}</span></li>"
+            for e in sorted(listed, key=lambda e: e.published, reverse=True)
+        ]
+        crumbs = f'<a href="/">首页</a> &gt; <a href="{DIRECTORY}index.html">部门和乡镇政府信息公开年报</a>'
+        pages[f"{DIRECTORY}{slug}/index.html"] = _html_page(
+            columns.simple_list_html(name, items, crumbs), _listing_modified(listed, version)
+        )
+    dir_items.append(f'<li><a href="{JCMS_COLUMN}">{JCMS_COUNTY}政府信息公开年报</a></li>')
+    dir_items.append(f'<li><a href="{FILES_COLUMN}index.html">{FILES_COUNTY}政府信息公开年报</a></li>')
+    pages[DIRECTORY + "index.html"] = _html_page(
+        columns.simple_list_html("部门和乡镇政府信息公开年报", dir_items), _listing_modified(mine, version)
+    )
+    return pages
+
+
 def _draft_page() -> Page:
     """A report-like draft under the robots.txt-disallowed path: a polite crawler never fetches it."""
     agency = demo_agencies()[0]
@@ -436,9 +663,10 @@ ROBOTS_TXT = f"User-agent: *\nDisallow: {DISALLOWED}\n"
 
 @cache
 def _build(version: int) -> dict[str, Page]:
-    entries = _entries(version)
+    everything = _entries(version)
+    entries = [e for e in everything if e.column == "trs"]
     pages: dict[str, Page] = {}
-    for e in entries:
+    for e in everything:
         pages.update(_report_pages(e))
     root = (("/", "首页"), ("/zfxxgk/index.html", "政府信息公开"), (COLUMN + "index.html", "政府信息公开年报"))
     pages.update(_list_pages(COLUMN, "政府信息公开年报", entries, root, version))
@@ -448,6 +676,9 @@ def _build(version: int) -> dict[str, Page]:
         crumbs = (*root, (base + "index.html", county))
         pages.update(_list_pages(base, f"{county}政府信息公开年报", mine, crumbs, version))
     pages.update(_static_pages(entries, version))
+    pages.update(_jcms_pages(everything, version))
+    pages.update(_files_pages(everything, version))
+    pages.update(_directory_pages(everything, version))
     pages[f"{DISALLOWED}t20250101_99999.html"] = _draft_page()
     pages["/images/common.css"] = _page(render.SITE_CSS.encode(), "text/css; charset=utf-8", _at(date(2024, 1, 1)))
     pages["/hdjl/index.html"] = _text_page(
@@ -495,6 +726,8 @@ def _expected(e: _Entry, base_url: str) -> ExpectedReport:
         metrics=metrics,
         kind="seed" if e.seed else "generated",
         edited=e.edited,
+        column=e.column,
+        route=e.route,
     )
 
 
@@ -539,6 +772,27 @@ _NOT_FOUND = (
 ).encode()
 
 
+def _route(path: str, query: str) -> str:
+    """The page key of a request: the path, or for the two query-driven endpoints path + the query that matters."""
+    from urllib.parse import parse_qs
+
+    if path == DOWNLOAD:
+        ids = parse_qs(query).get("id", [""])
+        return f"{DOWNLOAD}?id={ids[0]}"
+    if path == columns.JCMS_PROXY:
+        q = {k: v[0] for k, v in parse_qs(query).items()}
+        wanted = dict(columns.JCMS_PARAMS)
+        if (q.get("columnid"), q.get("unitid"), q.get("perpage")) != (
+            wanted["columnid"],
+            wanted["unitid"],
+            str(columns.JCMS_PER_PAGE),
+        ):
+            return ""
+        start = q.get("startrecord", "")
+        return _jcms_proxy_key(int(start)) if start.isdigit() else ""
+    return path
+
+
 def make_app(pages: Callable[[], dict[str, Page]]) -> Callable[..., Iterable[bytes]]:
     """A WSGI app serving ``pages()`` (called per request, so the version can change at runtime)."""
 
@@ -547,10 +801,14 @@ def make_app(pages: Callable[[], dict[str, Page]]) -> Callable[..., Iterable[byt
         path = environ.get("PATH_INFO") or "/"
         if path.endswith("/") and path != "/":
             path += "index.html"
-        if method not in ("GET", "HEAD"):
+        query = environ.get("QUERY_STRING", "")
+        if method == "POST" and path == columns.JCMS_PROXY:  # the jpage script POSTs; we crawl with GET
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+            query = "&".join(q for q in (query, environ["wsgi.input"].read(size).decode("utf-8", "replace")) if q)
+        elif method not in ("GET", "HEAD"):
             start_response("405 Method Not Allowed", [("Allow", "GET, HEAD"), ("Content-Length", "0")])
             return [b""]
-        page = pages().get(path)
+        page = pages().get(_route(path, query))
         if page is None:
             start_response(
                 "404 Not Found",

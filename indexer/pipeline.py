@@ -138,7 +138,7 @@ def _documents(
     def pending(cap: Capture) -> bool:
         return not (only_new and catalog.is_indexed(cap.digest))
 
-    pages = [c for c in captures if not (c.kind == "attachment" and c.parent_url in page_urls)]
+    pages = _one_per_payload([c for c in captures if not (c.kind == "attachment" and c.parent_url in page_urls)])
     todo = [c for c in pages if pending(c)]  # attachments of pages are handled with their page below
     stats.captures += len(captures)  # each once: attachments of pages are counted here, not below
     stats.already_indexed += len(pages) - len(todo)
@@ -164,6 +164,21 @@ def _documents(
             continue
         stats.duplicates += len(children)
         yield doc, cap
+
+
+def _one_per_payload(captures: list[Capture]) -> list[Capture]:
+    """One report per file: a file reachable by two routes (``/upload/x.pdf`` and ``download.jsp?id=7``) is
+    indexed once, under its plainest URL (a file name, then the shortest), whichever the crawl met first."""
+    from crawler.discover import is_attachment_url
+
+    def rank(c: Capture) -> tuple[bool, int, str]:
+        return (not is_attachment_url(c.url), len(c.url), c.url)
+
+    best: dict[str, Capture] = {}
+    for cap in captures:
+        if cap.digest not in best or rank(cap) < rank(best[cap.digest]):
+            best[cap.digest] = cap
+    return [c for c in captures if best[c.digest] is c]
 
 
 def _mark(catalog: Catalog, digest: str, report_id: str, stats: IndexRunStats) -> None:

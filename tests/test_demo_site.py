@@ -70,7 +70,7 @@ def test_site_builds_fast_deterministically_and_from_memory() -> None:
 
 def test_pagination_lists_every_report_twenty_a_page(server: DemoSite) -> None:
     visited, listed = crawl_column(server, "/zfxxgk/ndbg/index.html")
-    expected = {e.page_path for e in expected_reports(1)}
+    expected = {e.page_path for e in expected_reports(1) if e.column == "trs"}  # the other columns list the rest
     assert len(visited) == -(-len(expected) // demo_site.PAGE_SIZE)
     assert visited[1].endswith("/zfxxgk/ndbg/index_1.html")
     assert listed == expected
@@ -83,7 +83,7 @@ def test_pagination_lists_every_report_twenty_a_page(server: DemoSite) -> None:
         assert listed_here == {
             e.page_path
             for e in expected_reports(1)
-            if f"{e.region.province}/{e.region.city}/{e.region.county}" == region
+            if f"{e.region.province}/{e.region.city}/{e.region.county}" == region and e.column == "trs"
         }
 
 
