@@ -107,7 +107,9 @@ def test_jcms_page_reading() -> None:
     assert paging is not None and paging.per_page == 4 and paging.group_size == 2
     assert dict(paging.params)["unitid"] == "4963" and dict(paging.params)["webname"] == "闽侯县人民政府"
     urls = paging.group_urls("http://x.gov.cn/col/col1001/index.html")
-    assert urls and urls[0].startswith("http://x.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=9&endrecord=13&perpage=4")
+    assert urls and urls[0].startswith(
+        "http://x.gov.cn/module/web/jpage/dataproxy.jsp?startrecord=9&endrecord=13&perpage=4"
+    )
     read = analyse("http://x.gov.cn/col/col1001/index.html", page)
     reports = [link for link in read.links if link.looks_like_report]
     assert len(reports) == 8 and all("/art/" in link.url for link in reports)
