@@ -169,6 +169,29 @@ class WarcArchive:
         self._write_request(request, ref.record_id, date)
         return ref
 
+    def write_conversion(
+        self, url: str, body: bytes, content_type: str, *, refers_to: RecordRef, meta: dict[str, str], when: datetime
+    ) -> RecordRef:
+        """What a browser made of an archived response (its rendered DOM): a ``conversion`` record tied to the
+        response by WARC-Refers-To, so the archive keeps what was seen beside what was sent."""
+        writer = self._current()
+        date = warc_date(when)
+        record = writer.create_warc_record(
+            url,
+            "conversion",
+            payload=io.BytesIO(body),
+            length=len(body),
+            warc_content_type=content_type,
+            warc_headers_dict={
+                "WARC-Date": date,
+                "WARC-Refers-To": refers_to.record_id,
+                "WARC-Refers-To-Target-URI": url,
+                "WARC-Refers-To-Date": refers_to.date,
+                **_meta_headers(meta),
+            },
+        )
+        return self._write(record, date)
+
     def sync(self) -> None:
         """Flush and fsync the current file: records are durable before the catalog refers to them."""
         if self._fh is not None:
@@ -286,8 +309,8 @@ def _stored(record: ArcWarcRecord, offset: int, length: int) -> StoredRecord:
         except ValueError:
             status = 0
         http_headers = list(http.headers)
-    payload = record.content_stream().read() if record.rec_type == "response" else b""
-    content_type = http.get_header("Content-Type", "") if http is not None else ""
+    payload = record.content_stream().read() if record.rec_type in ("response", "conversion", "resource") else b""
+    content_type = http.get_header("Content-Type", "") if http is not None else headers.get("Content-Type", "")
     return StoredRecord(
         rec_type=record.rec_type,
         url=headers.get("WARC-Target-URI", ""),

@@ -77,6 +77,14 @@ CREATE TABLE IF NOT EXISTS failures (
     at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS failures_run ON failures(run_id);
+CREATE TABLE IF NOT EXISTS renders (
+    capture_id INTEGER PRIMARY KEY REFERENCES captures(id),  -- the response the browser was given
+    warc_file TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    record_id TEXT NOT NULL UNIQUE,
+    rendered_at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS indexed (
     digest TEXT PRIMARY KEY,
     report_id TEXT NOT NULL,
@@ -440,6 +448,25 @@ class Catalog:
                     newly.append(row["url"])
         return newly
 
+    def add_render(self, capture_id: int, ref: RecordRef) -> None:
+        """Record the archived rendered DOM (a WARC conversion record) of capture ``capture_id``."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO renders(capture_id, warc_file, offset, length, record_id, rendered_at) "
+                "VALUES (?,?,?,?,?,?)",
+                (capture_id, ref.warc_file, ref.offset, ref.length, ref.record_id, _iso(ref.date)),
+            )
+
+    def rendered_dom(self, capture: Capture, archive_dir: Path) -> bytes | None:
+        """The archived rendered DOM of a capture (or of the capture a revisit repeats), None if never rendered."""
+        ids = [capture.id] + ([capture.revisit_of] if capture.revisit_of else [])
+        for capture_id in ids:
+            rows = self._q("SELECT warc_file, offset, length FROM renders WHERE capture_id = ?", (capture_id,))
+            if rows:
+                row = rows[0]
+                return read_record(Path(archive_dir) / row["warc_file"], row["offset"], row["length"]).payload
+        return None
+
     def record_failure(self, run_id: int | None, url: str, reason: str) -> None:
         with self._lock:
             self._db.execute(
@@ -521,6 +548,9 @@ class Catalog:
         added = 0
         with self.transaction():
             for rec in records:
+                if rec.rec_type == "conversion":
+                    self._add_render_record(rec, warc_name)
+                    continue
                 if rec.rec_type not in ("response", "revisit"):
                     continue
                 if self._q("SELECT 1 FROM captures WHERE record_id = ?", (rec.record_id,)):
@@ -572,6 +602,13 @@ class Catalog:
                 )
                 added += 1
         return added
+
+    def _add_render_record(self, rec: Any, warc_name: str) -> None:
+        refers = rec.headers.get("WARC-Refers-To", "")
+        hit = self._q("SELECT id FROM captures WHERE record_id = ?", (refers,)) if refers else []
+        if hit:
+            ref = RecordRef(warc_name, rec.offset, rec.length, rec.record_id, rec.digest, rec.date)
+            self.add_render(int(hit[0]["id"]), ref)
 
 
 def _iso(warc_date: str) -> str:

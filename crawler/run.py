@@ -45,6 +45,7 @@ from crawler.fetch import RETRY_AFTER_CAP, Fetcher, FetchResult, decode_text
 from crawler.file_links import disposition_filename, title_from_filename
 from crawler.jcms import is_datastore
 from crawler.progress import Progress
+from crawler.render import Rendered, Renderer, RenderUnavailable
 from crawler.sources import Source, SourcesError, adhoc_source, load_sources
 from nianbao.settings import Settings
 
@@ -75,6 +76,10 @@ class CrawlSummary:
     reports_seen: int = 0  # report/attachment URLs fetched or confirmed this run
     resumed_from_archive: int = 0  # pages of an interrupted run taken from the archive instead of refetched
     blocked: int = 0  # URLs robots.txt disallows
+    rendered: int = 0  # list pages read again after Chromium ran their scripts
+    render_seconds: float = 0.0  # time spent rendering them (browser launch excluded)
+    render_skipped: list[str] = field(default_factory=list)  # list pages that needed a browser we do not have
+    render_unavailable: str = ""  # why (no Playwright, no Chromium)
     sources: list[str] = field(default_factory=list)
     run_id: int = 0
     resumed: bool = False
@@ -92,6 +97,15 @@ class CrawlSummary:
             f"  new reports/attachments: {self.new_reports}, changed: {self.changed}, unchanged: {self.unchanged}",
             f"  removed: {len(self.removed)}, blocked by robots.txt: {self.blocked}, failed: {len(self.failed)}",
         ]
+        if self.rendered:
+            per_page = 1000 * self.render_seconds / self.rendered
+            lines.append(f"  rendered {self.rendered} list page(s) in a browser ({per_page:.0f} ms a page)")
+        if self.render_skipped:
+            lines.append(
+                f"  rendering SKIPPED for {len(self.render_skipped)} list page(s) that show no report links without "
+                f"JavaScript: {self.render_unavailable}"
+            )
+            lines += [f"    not rendered {url}" for url in self.render_skipped[:20]]
         lines += [f"    removed {url}" for url in self.removed[:20]]
         lines += [f"    failed {url} — {reason}" for url, reason in self.failed[:20]]
         if len(self.failed) > 20:
@@ -106,6 +120,8 @@ class CrawlSummary:
             "unchanged": self.unchanged,
             "failed": len(self.failed),
             "removed": len(self.removed),
+            "rendered": self.rendered,
+            "render_skipped": len(self.render_skipped),
             "interrupted": self.interrupted,
         }
 
@@ -115,7 +131,7 @@ class Task:
     url: str
     source: Source
     depth: int = 0
-    kind_hint: str = "page"  # page | report | attachment | file (a download endpoint: its response decides)
+    kind_hint: str = "page"  # page | column (a 年报 column) | report | attachment | file (its response decides)
     parent_url: str | None = None
     title: str = ""
     pager_hops: int = 0
@@ -206,6 +222,7 @@ class _Crawl:
             backoff=float(settings.extra.get("crawl_backoff", 0.5)),
             retry_after_cap=float(settings.extra.get("crawl_retry_after_cap", RETRY_AFTER_CAP)),
         )
+        self.renderer = Renderer(settings.render_browser, settings.render_timeout, settings.user_agent)
         self.summary = CrawlSummary(sources=[s.id for s in sources])
         self.hosts: dict[str, _Host] = {}
         self.seen: set[str] = set()
@@ -247,6 +264,7 @@ class _Crawl:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             self.fetcher.close()
+            self.renderer.close()
             self.progress.done()
         self.summary.interrupted = self.stop.is_set()
         if not self.summary.interrupted:
@@ -342,9 +360,14 @@ class _Crawl:
             return
         entity = result.entity()
         page = self._page(task, result.content_type, entity) if status == 200 else None
+        rendered = self._render(task, page, entity, result.content_type) if page is not None else None
+        if rendered is not None:
+            page = analyse(task.url, rendered.html)
         task = self._titled(task, result, page)
         kind = self._kind(task, result.content_type, page)
-        self._archive(task, result, kind=kind, title=page.title if page and not task.title else "")
+        capture = self._archive(task, result, kind=kind, title=page.title if page and not task.title else "")
+        if rendered is not None:
+            self._archive_rendered(task, capture, rendered)
         if status != 200:
             self._fail(task, f"HTTP {status}", gone=status in (404, 410))
             return
@@ -366,6 +389,9 @@ class _Crawl:
         if is_html_type(latest.content_type) and latest.kind != "attachment":
             body = self.catalog.read_payload(latest, self.settings.archive_dir)
             page = self._page(task, latest.content_type, body)
+            dom = self.catalog.rendered_dom(latest, self.settings.archive_dir) if page is not None else None
+            if dom is not None:  # what the browser saw last time: the page has not changed since
+                page = analyse(task.url, dom.decode("utf-8", "replace"))
             if page is not None:
                 self._follow(task, page, kind)
 
@@ -497,6 +523,52 @@ class _Crawl:
         except Exception:  # a consumer's bug must not lose the crawl
             log.exception("on_capture callback failed for %s", capture.url)
 
+    # -- rendering ---------------------------------------------------------------------------------------
+
+    def _wants_render(self, task: Task, page: Page, body: bytes) -> bool:
+        """``always``: every list page; ``auto``: a start page or 年报 column whose static HTML links no report
+        but runs scripts (which may fill the list); ``never``: none."""
+        mode = task.source.render
+        if mode == "never" or page.is_report:
+            return False
+        listing_like = task.depth == 0 or task.kind_hint == "column" or task.pager_hops > 0
+        if mode == "always":
+            return listing_like or page.is_listing
+        has_reports = any(link.looks_like_report for link in page.links)
+        return listing_like and not has_reports and b"<script" in body.lower()
+
+    def _render(self, task: Task, page: Page, body: bytes, content_type: str) -> Rendered | None:
+        if not self._wants_render(task, page, body):
+            return None
+        try:
+            rendered = self.renderer.render(task.url, body, content_type)
+        except RenderUnavailable as exc:
+            self.summary.render_skipped.append(task.url)
+            self.summary.render_unavailable = str(exc)
+            self.incomplete.add(task.source.id)  # a list we could not read proves no report is gone
+            return None
+        except RuntimeError as exc:
+            log.warning("%s", exc)
+            self.summary.failed.append((task.url, str(exc)))
+            self.catalog.record_failure(self.run_id, task.url, str(exc))
+            self.incomplete.add(task.source.id)
+            return None
+        self.summary.rendered += 1
+        self.summary.render_seconds += rendered.seconds
+        return rendered
+
+    def _archive_rendered(self, task: Task, capture: Capture, rendered: Rendered) -> None:
+        meta = {"source-id": task.source.id, "kind": "rendered-dom", "run-id": str(self.run_id)}
+        ref = self.archive.write_conversion(
+            task.url,
+            rendered.html.encode("utf-8"),
+            "text/html; charset=utf-8",
+            refers_to=self._original_ref(capture),
+            meta=meta,
+            when=datetime.now(UTC),
+        )
+        self.catalog.add_render(capture.id, ref)
+
     # -- discovery ---------------------------------------------------------------------------------------
 
     def _page(self, task: Task, content_type: str, body: bytes) -> Page | None:
@@ -552,9 +624,6 @@ class _Crawl:
                 continue
             if task.depth + 1 > max_depth:
                 continue
-            if link.is_column and not link.looks_like_report:  # a department's or township's 年报 column
-                self._enqueue(Task(link.url, source, task.depth + 1, "page", task.url))
-                continue
             reportish = link.looks_like_report
             if (
                 source.compiled_patterns
@@ -562,7 +631,8 @@ class _Crawl:
                 and not any(p.search(link.url) for p in source.compiled_patterns)
             ):
                 continue
-            hint = "report" if reportish else "page"
+            # A department's or township's 年报 column: a list page, rendered when its static HTML lists nothing.
+            hint = "report" if reportish else "column" if link.is_column else "page"
             self._enqueue(Task(link.url, source, task.depth + 1, hint, task.url, link.text if reportish else ""))
 
     def _follow_file(self, task: Task, link: Link, kind: str) -> None:
@@ -623,6 +693,9 @@ class _Crawl:
             self.summary.resumed_from_archive -= 1
             return False
         page = self._page(task, original.content_type, body)
+        dom = self.catalog.rendered_dom(capture, self.settings.archive_dir) if page is not None else None
+        if dom is not None:
+            page = analyse(task.url, dom.decode("utf-8", "replace"))
         if page is not None:
             self._follow(task, page, capture.kind)
         return True

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+RENDER_MODES = ("never", "auto", "always")
 DEFAULT_SCHEDULE = "0 3 * * *"  # daily at 03:00, off-peak for government sites
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -32,6 +33,7 @@ class Source:
     delay: float | None = None  # seconds between requests to one host; None → settings.crawl_delay
     concurrency: int = 1  # simultaneous requests to one host
     max_depth: int | None = None  # None → settings.crawl_max_depth
+    render: str = "auto"  # never | auto (list pages whose static HTML has no report links) | always
     compiled_patterns: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
 
     def hosts(self) -> frozenset[str]:
@@ -44,12 +46,16 @@ class Source:
         return parts.scheme in ("http", "https") and (parts.hostname or "").lower() in self.hosts()
 
 
-def adhoc_source(url: str, region: str | None = None) -> Source:
+def adhoc_source(url: str, region: str | None = None, render: str = "auto") -> Source:
     """A one-off source for ``nianbao crawl URL``: start at ``url`` and stay on its host."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SourcesError(f"not an http(s) URL: {url!r}")
-    return Source(id=f"adhoc:{parts.hostname}", name=parts.hostname, start_urls=(url,), region=region or "")
+    if render not in RENDER_MODES:
+        raise SourcesError(f"render must be one of {', '.join(RENDER_MODES)} (got {render!r})")
+    return Source(
+        id=f"adhoc:{parts.hostname}", name=parts.hostname, start_urls=(url,), region=region or "", render=render
+    )
 
 
 def load_sources(path: Path) -> list[Source]:
@@ -87,6 +93,7 @@ def _parse_source(entry: Any, where: str) -> Source:
         "delay",
         "concurrency",
         "max_depth",
+        "render",
     }
     unknown = set(entry) - known
     if unknown:
@@ -121,6 +128,9 @@ def _parse_source(entry: Any, where: str) -> Source:
     max_depth = entry.get("max_depth")
     if max_depth is not None and (not isinstance(max_depth, int) or max_depth < 0):
         raise SourcesError(f"{where}: 'max_depth' must be a non-negative integer")
+    render = entry.get("render", "auto")
+    if render not in RENDER_MODES:
+        raise SourcesError(f"{where}: 'render' must be one of {', '.join(RENDER_MODES)} (got {render!r})")
     region = entry.get("region", "")
     if not isinstance(region, str):
         raise SourcesError(f"{where}: 'region' must be a string like '河南省/平顶山市/鲁山县'")
@@ -135,6 +145,7 @@ def _parse_source(entry: Any, where: str) -> Source:
         delay=float(delay) if delay is not None else None,
         concurrency=concurrency,
         max_depth=max_depth,
+        render=render,
         compiled_patterns=compiled,
     )
 

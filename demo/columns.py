@@ -69,11 +69,14 @@ proxyUrl: '{JCMS_PROXY}', ajaxParam: param_{JCMS_UNIT}, themeName: 'default', sh
 """
 
 
-def jcms_article_html(title: str, article: str, published: str, source: str) -> str:
+def article_html(
+    title: str, article: str, published: str, source: str, column_href: str = f"/col/col{JCMS_COL}/index.html"
+) -> str:
+    """A report page of the JCMS or the JavaScript column (its breadcrumb leads back to ``column_href``)."""
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{escape(title)}</title>
 <meta name="ArticleTitle" content="{escape(title)}"></head>
-<body><div class="bt-head"><a href="/">首页</a> &gt; <a href="/col/col{JCMS_COL}/index.html">政府信息公开年报</a></div>
+<body><div class="bt-head"><a href="/">首页</a> &gt; <a href="{column_href}">政府信息公开年报</a></div>
 <div class="main"><h1>{escape(title)}</h1><div class="info">发布日期：{published} 来源：{escape(source)}</div>
 <div id="zoom">{article}</div></div></body></html>
 """

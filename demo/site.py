@@ -42,6 +42,7 @@ NOTICE_PATH = "/zfxxgk/tzgg/202501/t20250106_90011.html"
 GUIDE_PATH = "/zfxxgk/zn/index.html"
 DIRECTORY = "/zfxxgk/bmnb/"  # a directory of department and township 年报 columns
 FILES_COLUMN = "/lsx/ndbg/"  # reports published only as files
+JS_COLUMN = "/ajx/ndbg/"  # a list filled by JavaScript from list.json
 DOWNLOAD = "/module/download/download.jsp"
 JCMS_COLUMN = f"/col/col{columns.JCMS_COL}/index.html"
 DECOY_DOWNLOAD = 900_001  # download.jsp?id= of a file that is not a report (the 公开指南)
@@ -87,7 +88,7 @@ class ExpectedReport:
     metrics: dict[str, int | float | None]  # None: the report's text does not say (seeds with dropped cells)
     kind: str  # "generated" or "seed"
     edited: bool = False  # differs in version 2 (silent edit)
-    column: str = "trs"  # how the site lists it: trs, jcms, files, directory (see ``COLUMNS``)
+    column: str = "trs"  # how the site lists it: trs, jcms, files, directory, js (see ``demo.columns``)
     route: str = ""  # files column: how the file is reached (viewer, iframe, object, window.open, …)
 
 
@@ -121,6 +122,8 @@ class _Entry:
             return f"/art/{d.year}/{d.month}/{d.day}/art_{columns.JCMS_COL}_{self.doc_id}.html"
         if self.column == "directory":
             return f"{DIRECTORY}{self.col_slug}/{d:%Y%m}/t{d:%Y%m%d}_{self.doc_id}.html"
+        if self.column == "js":
+            return f"{JS_COLUMN}art/{d:%Y%m}/{self.doc_id}.html"
         if self.column == "files":
             if self.route in ("iframe", "object"):
                 return f"{FILES_COLUMN}{d:%Y%m}/t{d:%Y%m%d}_{self.doc_id}.html"
@@ -176,8 +179,9 @@ FILE_ROUTES: tuple[tuple[str, str], ...] = (
     ("dl-gbk", "docx"),
     ("dl-percent", "pdf"),
 )
-JCMS_COUNTY, FILES_COUNTY, DIRECTORY_COUNTY = "闽侯县", "卢氏县", "鲁山县"
+JCMS_COUNTY, FILES_COUNTY, DIRECTORY_COUNTY, JS_COUNTY = "闽侯县", "卢氏县", "鲁山县", "安溪县"
 JCMS_REPORTS = 13
+JS_REPORTS = 3
 
 
 @cache
@@ -203,6 +207,7 @@ def _extra_plan() -> tuple[tuple[str, AgencySpec, int], ...]:
     plan += [("jcms", a, y) for a, y in jcms[:JCMS_REPORTS]]
     files = free(FILES_COUNTY, ("人民政府", "部门", "乡镇街道"))
     plan += [("files", a, y) for a, y in files[: len(FILE_ROUTES)]]
+    plan += [("js", a, y) for a, y in free(JS_COUNTY, ("人民政府", "部门", "乡镇街道"))[:JS_REPORTS]]
     by_agency: dict[str, tuple[AgencySpec, int]] = {}
     for a, y in free(DIRECTORY_COUNTY, ("部门", "乡镇街道")):
         by_agency.setdefault(a.normalized_name, (a, y))  # each department and township: its latest free year
@@ -340,7 +345,12 @@ def _column_report_pages(e: _Entry) -> dict[str, Page]:
     modified = _entry_modified(e)
     published = f"{e.published.isoformat()} 09:30"
     if e.column == "jcms":
-        html = columns.jcms_article_html(e.title, render.article_html(e.report), published, e.agency.name)
+        html = columns.article_html(e.title, render.article_html(e.report), published, e.agency.name)
+        return {e.page_path: _html_page(html, modified)}
+    if e.column == "js":
+        html = columns.article_html(
+            e.title, render.article_html(e.report), published, e.agency.name, JS_COLUMN + "index.html"
+        )
         return {e.page_path: _html_page(html, modified)}
     if e.column == "directory":
         crumbs = (
@@ -623,6 +633,17 @@ def _files_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
     return pages
 
 
+def _js_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
+    mine = sorted((e for e in entries if e.column == "js"), key=lambda e: (e.published, e.doc_id), reverse=True)
+    modified = _listing_modified(mine, version)
+    name = f"{JS_COUNTY}政府信息公开年报"
+    listing = columns.js_column_json([(e.page_path, e.title, e.published.isoformat()) for e in mine])
+    return {
+        JS_COLUMN + "index.html": _html_page(columns.js_column_html(name, JS_COLUMN + "list.json"), modified),
+        JS_COLUMN + "list.json": _page(listing.encode("utf-8"), "application/json; charset=utf-8", modified),
+    }
+
+
 def _directory_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
     """The directory of department/township columns (plus the county columns built differently), and each column."""
     mine = [e for e in entries if e.column == "directory"]
@@ -644,6 +665,7 @@ def _directory_pages(entries: list[_Entry], version: int) -> dict[str, Page]:
         )
     dir_items.append(f'<li><a href="{JCMS_COLUMN}">{JCMS_COUNTY}政府信息公开年报</a></li>')
     dir_items.append(f'<li><a href="{FILES_COLUMN}index.html">{FILES_COUNTY}政府信息公开年报</a></li>')
+    dir_items.append(f'<li><a href="{JS_COLUMN}index.html">{JS_COUNTY}政府信息公开年报</a></li>')
     pages[DIRECTORY + "index.html"] = _html_page(
         columns.simple_list_html("部门和乡镇政府信息公开年报", dir_items), _listing_modified(mine, version)
     )
@@ -679,6 +701,7 @@ def _build(version: int) -> dict[str, Page]:
     pages.update(_jcms_pages(everything, version))
     pages.update(_files_pages(everything, version))
     pages.update(_directory_pages(everything, version))
+    pages.update(_js_pages(everything, version))
     pages[f"{DISALLOWED}t20250101_99999.html"] = _draft_page()
     pages["/images/common.css"] = _page(render.SITE_CSS.encode(), "text/css; charset=utf-8", _at(date(2024, 1, 1)))
     pages["/hdjl/index.html"] = _text_page(

@@ -32,6 +32,8 @@ class Settings:
     crawl_delay: float = 1.0  # seconds between requests to one host
     crawl_max_depth: int = 4
     removal_after_crawls: int = 3  # gone from every listing this many crawls → removed
+    render_browser: str = ""  # Chromium for JS-filled lists; "" → chromium on PATH or /usr/bin/chromium
+    render_timeout: float = 15.0  # seconds one list page may take to render
     rate_limit_per_minute: int = 600  # API requests per client address
     extra: dict[str, Any] = field(default_factory=dict)
 
