@@ -1,5 +1,5 @@
-"""``python -m benchmarks all|search|parse|crawl|insights|pipeline|accuracy|load [options]``: one benchmark, or each at
-its default size."""
+"""``python -m benchmarks all|search|parse|crawl|insights|pipeline|accuracy|load|peer [options]``: one benchmark, or
+each at its default size."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ BENCHMARKS = {
     "pipeline": "benchmarks.pipeline_bench",
     "accuracy": "benchmarks.accuracy_bench",
     "load": "benchmarks.load_bench",
+    "peer": "benchmarks.peer_bench",
 }
 
 

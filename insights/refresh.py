@@ -7,9 +7,12 @@ nothing the second time and a rebuild from the archive gives the same store.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from indexer import catalogue
 from indexer.checks import MAIN_CHECKS
@@ -43,27 +46,50 @@ class RefreshStats:
 
 @dataclass(slots=True)
 class _Current:
-    """What a stored document holds of the stage's values, and what its status depends on (kept from pass 1)."""
+    """What a stored document holds of the stage's values (as a fingerprint: the full values of every report
+    were most of the stage's memory, kilobytes a report) and what its status depends on (kept from pass 1)."""
 
-    metrics: dict[str, float | int | None]
-    checks: list[Check]  # cross.* only
-    flags: list[str]  # cross.* only
+    fingerprint: bytes  # of its metrics, checks and flags from this stage, its analysis and its status
     status: str
-    analysis: Analysis
     has_own: bool  # checks of the report itself (indexer.checks), whose status is recomputed with ours
     own_failed: bool
     own_main_ok: bool
+
+
+def _canonical(value: Any) -> Any:
+    """Plain values that are equal exactly when the values are (a number read back from JSON as 3 equals 3.0)."""
+    if value is None or isinstance(value, str | bool):
+        return value
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, dict):
+        return sorted((k, _canonical(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if dataclasses.is_dataclass(value):
+        return [type(value).__name__, *(_canonical(getattr(value, f.name)) for f in dataclasses.fields(value))]
+    return repr(value)
+
+
+def _fingerprint(
+    metrics: dict[str, Any], checks: list[Check], flags: list[str], analysis: Analysis, status: str
+) -> bytes:
+    plain = repr(_canonical([metrics, checks, flags, analysis, status]))
+    return hashlib.blake2b(plain.encode("utf-8"), digest_size=16).digest()
 
 
 def _current(doc: ReportDocument) -> _Current:
     own = [c for c in doc.checks if not c.name.startswith(PREFIX)]
     by_name = {c.name: c.status for c in own}
     return _Current(
-        metrics={k: v for k, v in doc.metrics.items() if k in ANALYSIS_KEYS},
-        checks=[c for c in doc.checks if c.name.startswith(PREFIX)],
-        flags=[f for f in doc.flags if f.startswith(PREFIX)],
+        fingerprint=_fingerprint(
+            {k: v for k, v in doc.metrics.items() if k in ANALYSIS_KEYS},
+            [c for c in doc.checks if c.name.startswith(PREFIX)],
+            [f for f in doc.flags if f.startswith(PREFIX)],
+            doc.analysis,
+            doc.check_status,
+        ),
         status=doc.check_status,
-        analysis=doc.analysis,
         has_own=bool(own),
         own_failed=any(c.status == "failed" for c in own),
         own_main_ok=all(by_name.get(name) == "ok" for name in MAIN_CHECKS),
@@ -86,13 +112,9 @@ def _metrics_of(derived: Derived) -> dict[str, float | int | None]:
 
 
 def _unchanged(cur: _Current, derived: Derived) -> bool:
-    return (
-        cur.metrics == _metrics_of(derived)
-        and cur.checks == derived.checks
-        and cur.flags == derived.flags
-        and cur.analysis == derived.analysis
-        and cur.status == _status(cur, derived.checks)
-    )
+    status = _status(cur, derived.checks)
+    values = _metrics_of(derived), derived.checks, derived.flags, derived.analysis, status
+    return cur.fingerprint == _fingerprint(*values)
 
 
 def apply(doc: ReportDocument, derived: Derived | None) -> ReportDocument:
