@@ -1,6 +1,6 @@
 """Load benchmark of ``nianbao serve``: requests/s and latency with 1, 8 and 32 concurrent clients.
 
-    python -m benchmarks load [--reports 10000] [--clients 1,8,32] [--duration 8] [--workers 0]
+    python -m benchmarks load [--reports 2000] [--clients 1,8,32] [--duration 4] [--workers 0] [--waitress]
 
 An index of ``--reports`` generated reports (or an existing one, ``--index PATH``, e.g. one kept by
 ``python -m benchmarks search --keep``) is served on 127.0.0.1 by the real ``nianbao serve`` command, first
@@ -32,6 +32,8 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 RATE_LIMIT = 100_000_000  # per minute: the limiter runs, refuses nothing
 WAITRESS = """
+import logging
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" on every queued request
 from nianbao.settings import load_settings
 from service.server import make_server
 server = make_server(load_settings(port={port}))
@@ -169,11 +171,11 @@ def measure(data_dir: Path, workers: int, levels: list[int], duration: float, pa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks load", description=__doc__.split("\n")[0])
-    parser.add_argument("--reports", type=int, default=10_000, help="generated reports to index (default 10000)")
+    parser.add_argument("--reports", type=int, default=2_000, help="generated reports to index (default 2000)")
     parser.add_argument("--index", type=Path, help="serve this existing index file instead of generating one")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels (default 1,8,32)")
-    parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per level (default 8)")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds measured per level (default 4)")
     parser.add_argument("--workers", type=int, default=0, help="worker processes to compare with one (0: one per core)")
     parser.add_argument("--waitress", action="store_true", help="also measure the in-process waitress server (before)")
     args = parser.parse_args(argv)

@@ -1,6 +1,6 @@
 """nianbao's embedded store against the peer build, back to back on the same rows and machine.
 
-    python -m benchmarks peer [--reports 10000] [--seed 1] [--keep]
+    python -m benchmarks peer [--reports 2000] [--seed 1] [--repeats 5] [--keep]
 
 The peer is what someone would build with stock tools: ``sqlite-utils insert`` of the reports as rows (id,
 title, region, agency, year, published, check status, the sections' text, the metrics as JSON) and
@@ -154,7 +154,7 @@ def compare_queries(ours: Path, peer: Path, seed: int, repeats: int) -> list[dic
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks peer", description=__doc__.split("\n")[0])
-    parser.add_argument("--reports", type=int, default=10_000)
+    parser.add_argument("--reports", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep both databases (printed)")

@@ -10,6 +10,7 @@ vectorised operations. Call inside one read transaction so the bitmaps and FTS5 
 from __future__ import annotations
 
 import sqlite3
+from functools import cached_property
 from itertools import pairwise
 
 import numpy as np
@@ -66,13 +67,18 @@ class Matcher:
         self.conn = conn
         self.scope = scope
         self.shingles = shingles if scope is None else None  # bitmaps cover whole reports, not one section
-        self.covered = self.shingles.covered(conn) if self.shingles is not None else 0
-        # Rows the bitmaps do not cover: none once there is a vocabulary (the writer stores them before it
-        # commits), but a query must not miss them whatever happens.
-        self.beyond = (
-            bool(self.covered)
-            and conn.execute("SELECT EXISTS (SELECT 1 FROM reports WHERE rowid >= ?)", (self.covered,)).fetchone()[0]
-        )
+
+    # Read on first need: a query of rare terms (FTS5 only) does not pay for these statements.
+    @cached_property
+    def covered(self) -> int:
+        return self.shingles.covered(self.conn) if self.shingles is not None else 0
+
+    @cached_property
+    def beyond(self) -> bool:
+        """Rows the bitmaps do not cover: none once there is a vocabulary (the writer stores them before it
+        commits), but a query must not miss them whatever happens."""
+        sql = "SELECT EXISTS (SELECT 1 FROM reports WHERE rowid >= ?)"
+        return bool(self.covered) and bool(self.conn.execute(sql, (self.covered,)).fetchone()[0])
 
     def ids(self, tree: Node) -> np.ndarray:
         tree = simplify(tree)
@@ -115,10 +121,11 @@ class Matcher:
         return result
 
     def _ngram(self, term: Term) -> int | None:
-        if self.shingles is None or not self.covered:
+        if self.shingles is None:
             return None
         run = ideograph_run(term.text)
-        return self.shingles.lookup(self.conn, run) if run is not None else None
+        ngram = self.shingles.lookup(self.conn, run) if run is not None else None
+        return ngram if ngram is not None and self.covered else None
 
     def _from_bitmap(self, term: Term, ngram: int) -> np.ndarray:
         assert self.shingles is not None
