@@ -480,6 +480,11 @@ class Catalog:
             rows = self._q("SELECT url, reason FROM failures WHERE run_id = ? ORDER BY id", (run_id,))
         return [(r["url"], r["reason"]) for r in rows]
 
+    def last_run_failures(self) -> list[tuple[str, str]]:
+        """(url, reason) of the newest crawl run's failures, robots.txt refusals included (``nianbao status``)."""
+        rows = self._q("SELECT url, reason FROM failures WHERE run_id = (SELECT MAX(id) FROM runs) ORDER BY id")
+        return [(r["url"], r["reason"]) for r in rows]
+
     def begin_run(self, scope: str, *, resume_within: timedelta = RESUME_WITHIN) -> tuple[int, bool]:
         """Resume the unfinished run of ``scope`` if a crawler died in it recently, else start one.
 

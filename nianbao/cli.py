@@ -134,6 +134,8 @@ def search(
     """Search from the terminal."""
     import dataclasses
 
+    from nianbao.search_output import fragment_lines, unknown_filter_values
+    from service.present import merge_fragments, section_name
     from store import open_store
     from store.query import QueryError, build_search
 
@@ -152,14 +154,24 @@ def search(
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2))
         return
+    if not result.total:
+        with open_store(_settings(ctx)) as st:
+            unknown = unknown_filter_values(st, parsed)
+        if unknown:  # say what is wrong instead of "0 reports" and empty facets
+            for line in unknown:
+                click.echo(line, err=True)
+            sys.exit(1)
     click.echo(f"{result.total} reports ({result.took_ms:.0f} ms)")
     for hit in result.hits:
         click.echo(f"\n{hit.id}  {hit.year}  {hit.title}")
-        for frag in hit.fragments[:3]:
-            click.echo(f"  [{frag.section}] {frag.text.replace('<mark>', '[').replace('</mark>', ']')}")
-    for facet in result.facets:
+        for frag in merge_fragments(hit.fragments)[:3]:
+            click.echo(fragment_lines(section_name(frag.section), frag.text))
+    facets = [f for f in result.facets if f.values]
+    if facets:
+        click.echo("")
+    for facet in facets:
         values = ", ".join(f"{v.value} ({v.count})" for v in facet.values[:8])
-        click.echo(f"\n{facet.name}: {values}")
+        click.echo(f"{facet.name}: {values}")
 
 
 @main.command()
@@ -207,8 +219,10 @@ def status(ctx: click.Context) -> None:
     """What is archived, indexed and flagged."""
     from nianbao.status import collect_status
 
-    for key, value in collect_status(_settings(ctx)).items():
-        click.echo(f"{key:24} {value}")
+    status = collect_status(_settings(ctx))
+    width = max(map(len, status)) + 2
+    for key, value in status.items():
+        click.echo(f"{key:{width}}{value}")
 
 
 @main.command()

@@ -7,6 +7,10 @@ from typing import Any
 from nianbao.settings import Settings
 
 
+def is_robots_refusal(reason: str) -> bool:
+    return "robots.txt" in reason
+
+
 def collect_status(settings: Settings) -> dict[str, Any]:
     from crawler.catalog import Catalog
     from store import open_store
@@ -15,7 +19,14 @@ def collect_status(settings: Settings) -> dict[str, Any]:
     status: dict[str, Any] = {"data_dir": settings.data_dir.resolve(), "engine": settings.engine}
     if settings.catalog_path.exists():
         with Catalog(settings.catalog_path) as catalog:
-            status.update({f"archive.{k}": v for k, v in catalog.stats().items()})
+            stats = catalog.stats()
+            # The last crawl's failures as the crawl itself reported them: robots.txt refusals are not failures.
+            failures = catalog.last_run_failures()
+            blocked = sum(1 for _, reason in failures if is_robots_refusal(reason))
+            stats.pop("last_run_failures", None)
+            stats["last_run_failed"] = len(failures) - blocked
+            stats["last_run_blocked_by_robots"] = blocked
+            status.update({f"archive.{k}": v for k, v in stats.items()})
             # Reports read by another parser version are parsed again by the next `nianbao index`.
             for version, n in sorted(catalog.parsers_indexed().items()):
                 status[f"archive.parsed_by.{version or 'unversioned'}"] = n

@@ -53,3 +53,53 @@ def test_search_filter_syntax_is_checked(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "name=value" in result.output
     result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "search", "(复议"])
     assert result.exit_code == 2 and "missing ')'" in result.output
+
+
+def _indexed(tmp_path: Path) -> Path:
+    """A data directory whose index holds the service tests' documents (a real SQLite store)."""
+    from test_service_data import build_documents, make_store
+
+    data = tmp_path / "data"
+    make_store(load_settings(env={}, data_dir=data).index_path, build_documents()).close()
+    return data
+
+
+def test_search_output_indents_fragments_under_their_hit(tmp_path: Path) -> None:
+    data = _indexed(tmp_path)
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "search", "依申请公开", "--filter", "county=鲁山县"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("  [")]
+    assert heads, result.output
+    for i in heads:  # the section name on its own line, the fragment's lines indented below it
+        assert lines[i + 1].startswith("    ") and "[依申请公开]" in "".join(lines[i + 1 : i + 4])
+    assert not any(line.endswith(": ") for line in lines)  # no empty facet lines
+
+
+def test_search_names_an_unknown_filter_value_and_suggests_close_ones(tmp_path: Path) -> None:
+    data = _indexed(tmp_path)
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "search", "依申请公开", "--filter", "county=鲁山"])
+    assert result.exit_code == 1
+    assert "no such county indexed: '鲁山'; did you mean 鲁山县" in result.output
+    assert "0 reports" not in result.output
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "search", "--filter", "county=不存在县"])
+    assert result.exit_code == 1 and "no such county indexed: '不存在县'" in result.output
+    # A known value that matches nothing is a plain empty result, not an error.
+    result = CliRunner().invoke(main, ["--data-dir", str(data), "search", "不存在的词语", "--filter", "county=叶县"])
+    assert result.exit_code == 0 and result.output.startswith("0 reports")
+
+
+def test_status_counts_robots_refusals_apart_from_failures(tmp_path: Path) -> None:
+    from crawler.catalog import Catalog
+
+    settings = load_settings(env={}, data_dir=tmp_path / "data")
+    settings.data_dir.mkdir(parents=True)
+    with Catalog(settings.catalog_path) as catalog:
+        run_id, _ = catalog.begin_run("adhoc")
+        catalog.record_failure(run_id, "http://127.0.0.1:9/private/a.html", "disallowed by robots.txt")
+        catalog.record_failure(run_id, "http://127.0.0.1:9/b.html", "HTTP 500 after 3 tries")
+        catalog.record_failure(run_id, "http://127.0.0.1:9/c.html", "disallowed by robots.txt")
+    result = CliRunner().invoke(main, ["--data-dir", str(settings.data_dir), "status"])
+    assert result.exit_code == 0, result.output
+    rows = dict(line.split(None, 1) for line in result.output.splitlines())
+    assert rows["archive.last_run_failed"] == "1" and rows["archive.last_run_blocked_by_robots"] == "2"
