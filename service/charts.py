@@ -16,17 +16,19 @@ from service.present import number_text
 COLOURS = ("#a61b1b", "#0072b2", "#009e73", "#e69f00", "#cc79a7", "#56b4e9", "#d55e00", "#000000", "#7f7f7f")
 
 
-def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
-    """Round tick values from ``low`` (0 unless the data is negative) to at least ``high``."""
+def nice_ticks(low: float, high: float, count: int = 4, *, whole: bool = False) -> list[float]:
+    """Round tick values from ``low`` (0 unless the data is negative) to at least ``high``; ``whole``: the
+    values are counts, so the scale has no fractions (no half applications)."""
     low = min(low, 0.0)
     span = high - low
     if span <= 0:
         span = 1.0
     raw = span / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    if step < 1 and high - low >= 1 and high == int(high):
-        step = 1.0  # counts: no half applications on the scale
+    steps = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(m * magnitude for m in steps if m * magnitude >= raw)
+    if whole:
+        step = max(step, 1.0)
     start = math.floor(low / step) * step
     ticks = [start]
     while ticks[-1] < high - 1e-9:
@@ -55,7 +57,8 @@ def line_chart(
     """
     all_years = list(range(min(years), max(years) + 1)) if years else []
     known = [float(v) for s in series for v in s["values"].values() if v is not None]
-    ticks = nice_ticks(min(known, default=0.0), max(known, default=0.0))
+    whole = all(v == int(v) for v in known)
+    ticks = nice_ticks(min(known, default=0.0), max(known, default=0.0), whole=whole)
     low, high = ticks[0], ticks[-1]
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(len(all_years) - 1, 1)

@@ -478,8 +478,8 @@ def compare_page() -> Response | str:
         charts.line_chart(
             [{"label": r.name, "values": r.values} for r in data["rows"][: len(charts.COLOURS)]],
             data["years"],
-            width=640,
-            height=300,
+            width=560,
+            height=280,
             tick_text=lambda v: metric_text(metric, v) if unit_text(metric) == "%" else number_text(v),
         )
         if data["rows"] and data["years"]

@@ -210,7 +210,9 @@ def test_line_chart_scales_and_breaks_at_unknown_years():
     ]
     assert line["segments"] == ["0.0,50.0 33.3,0.0"]  # 2024 stands alone: no line drawn across 2023
     assert line["missing"] == [2023]
-    assert [t["label"] for t in chart["ticks"]] == ["0", "2.5", "5", "7.5", "10"]
+    assert [t["label"] for t in chart["ticks"]] == ["0", "5", "10"]  # counts: no fractional ticks
+    fees = line_chart([{"label": "b", "values": {"2021": 1.5, "2022": 10}}], [2021, 2022])
+    assert [t["label"] for t in fees["ticks"]] == ["0", "2.5", "5", "7.5", "10"]
 
 
 def test_failed_checks_name_the_cells_they_are_about():
