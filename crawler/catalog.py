@@ -59,7 +59,12 @@ CREATE TABLE IF NOT EXISTS urls (
     last_error TEXT,
     removed INTEGER NOT NULL DEFAULT 0,
     removed_at TEXT,
-    missing_count INTEGER NOT NULL DEFAULT 0
+    missing_count INTEGER NOT NULL DEFAULT 0,
+    dead INTEGER NOT NULL DEFAULT 0  -- a linked report URL that never answered (never "removed": never archived)
+);
+CREATE TABLE IF NOT EXISTS state_changes (  -- report URLs whose removed/last_seen changed, not yet in the index
+    url TEXT PRIMARY KEY,
+    at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS urls_source ON urls(source_id, kind);
 CREATE TABLE IF NOT EXISTS runs (
@@ -139,6 +144,7 @@ class UrlState:
     removed: bool
     removed_at: str | None
     missing_count: int
+    dead: bool = False  # linked as a report but never answered: a dead link, not a removed report
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +175,8 @@ class Catalog:
         self._db.executescript(_SCHEMA)
         if "parser" not in {row[1] for row in self._db.execute("PRAGMA table_info(indexed)")}:
             self._db.execute("ALTER TABLE indexed ADD COLUMN parser TEXT NOT NULL DEFAULT ''")
+        if "dead" not in {row[1] for row in self._db.execute("PRAGMA table_info(urls)")}:
+            self._db.execute("ALTER TABLE urls ADD COLUMN dead INTEGER NOT NULL DEFAULT 0")
         self._depth = 0
 
     # -- lifecycle -----------------------------------------------------------------------------------------
@@ -283,6 +291,25 @@ class Catalog:
     def removed_urls(self) -> list[UrlState]:
         return [_url_state(r) for r in self._q("SELECT * FROM urls WHERE removed = 1 ORDER BY url")]
 
+    def dead_links(self, source_id: str | None = None) -> list[UrlState]:
+        """Report links that never answered (404 from the start, refused, timed out): not reports we lost."""
+        if source_id is None:
+            rows = self._q("SELECT * FROM urls WHERE dead = 1 ORDER BY url")
+        else:
+            rows = self._q("SELECT * FROM urls WHERE dead = 1 AND source_id = ? ORDER BY url", (source_id,))
+        return [_url_state(r) for r in rows]
+
+    def pending_state_changes(self) -> list[UrlState]:
+        """Report URLs whose state (removed, back again, last seen) changed since the index last took it."""
+        return [
+            _url_state(r)
+            for r in self._q("SELECT u.* FROM state_changes c JOIN urls u ON u.url = c.url ORDER BY c.url")
+        ]
+
+    def clear_state_changes(self, urls: Iterable[str]) -> None:
+        with self._lock:
+            self._db.executemany("DELETE FROM state_changes WHERE url = ?", [(u,) for u in urls])
+
     def stats(self) -> dict[str, int]:
         one = self._q(
             """SELECT
@@ -292,6 +319,8 @@ class Catalog:
                 (SELECT COUNT(*) FROM urls WHERE kind = 'report') AS report_urls,
                 (SELECT COUNT(*) FROM urls WHERE kind = 'attachment') AS attachment_urls,
                 (SELECT COUNT(*) FROM urls WHERE removed = 1) AS removed,
+                (SELECT COUNT(*) FROM urls WHERE dead = 1) AS dead_links,
+                (SELECT COUNT(*) FROM state_changes) AS states_not_indexed,
                 (SELECT COUNT(*) FROM indexed) AS indexed_digests,
                 (SELECT COUNT(DISTINCT warc_file) FROM captures) AS warc_files,
                 (SELECT COUNT(*) FROM runs) AS crawl_runs,
@@ -408,16 +437,25 @@ class Catalog:
                 # A 304 need not repeat the validators: keep the ones we have.
                 sets += ["etag = COALESCE(?, etag)", "last_modified = COALESCE(?, last_modified)"]
                 sets += ["last_seen = ?", "first_seen = COALESCE(first_seen, ?)"]
-                sets += ["removed = 0", "removed_at = NULL", "missing_count = 0"]
+                sets += ["removed = 0", "removed_at = NULL", "missing_count = 0", "dead = 0"]
                 args += [etag, last_modified, now, now]
-            if gone:  # only reports and attachments are "removed"; a dead nav link is just a 404
-                sets += [
-                    "removed = CASE WHEN kind IN ('report', 'attachment') THEN 1 ELSE removed END",
-                    "removed_at = CASE WHEN kind IN ('report', 'attachment') THEN COALESCE(removed_at, ?) "
-                    "ELSE removed_at END",
-                ]
-                args.append(now)
+            elif gone or error:
+                # Only a report or attachment we archived can be "removed"; one that never answered is a dead
+                # link (a dead navigation link is just a failure).
+                reportish = "kind IN ('report', 'attachment')"
+                if gone:
+                    sets += [
+                        f"removed = CASE WHEN {reportish} AND first_seen IS NOT NULL THEN 1 ELSE removed END",
+                        f"removed_at = CASE WHEN {reportish} AND first_seen IS NOT NULL THEN COALESCE(removed_at, ?) "
+                        "ELSE removed_at END",
+                    ]
+                    args.append(now)
+                sets.append(f"dead = CASE WHEN {reportish} AND first_seen IS NULL THEN 1 ELSE dead END")
+            before = self._db.execute("SELECT removed, kind FROM urls WHERE url = ?", (url,)).fetchone()
             self._db.execute(f"UPDATE urls SET {', '.join(sets)} WHERE url = ?", (*args, url))
+            after = self._db.execute("SELECT removed, kind FROM urls WHERE url = ?", (url,)).fetchone()
+            if after["kind"] in ("report", "attachment") and (seen or before["removed"] != after["removed"]):
+                self._note_change(url, now)
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         """(ETag, Last-Modified) for a conditional request, when a full capture of the URL exists."""
@@ -446,7 +484,11 @@ class Catalog:
                 )
                 if remove:
                     newly.append(row["url"])
+                    self._note_change(row["url"], now)
         return newly
+
+    def _note_change(self, url: str, when: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO state_changes(url, at) VALUES (?, ?)", (url, when))
 
     def add_render(self, capture_id: int, ref: RecordRef) -> None:
         """Record the archived rendered DOM (a WARC conversion record) of capture ``capture_id``."""
@@ -662,4 +704,5 @@ def _url_state(row: sqlite3.Row) -> UrlState:
         removed=bool(row["removed"]),
         removed_at=row["removed_at"],
         missing_count=row["missing_count"],
+        dead=bool(row["dead"]),
     )

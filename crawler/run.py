@@ -73,6 +73,7 @@ class CrawlSummary:
     unchanged: int = 0  # revisits: same payload digest, or 304 Not Modified
     failed: list[tuple[str, str]] = field(default_factory=list)  # (url, reason)
     removed: list[str] = field(default_factory=list)  # report URLs newly marked removed
+    dead_links: list[str] = field(default_factory=list)  # report links that never answered (not "removed")
     reports_seen: int = 0  # report/attachment URLs fetched or confirmed this run
     resumed_from_archive: int = 0  # pages of an interrupted run taken from the archive instead of refetched
     blocked: int = 0  # URLs robots.txt disallows
@@ -95,7 +96,8 @@ class CrawlSummary:
         lines = [
             head,
             f"  new reports/attachments: {self.new_reports}, changed: {self.changed}, unchanged: {self.unchanged}",
-            f"  removed: {len(self.removed)}, blocked by robots.txt: {self.blocked}, failed: {len(self.failed)}",
+            f"  removed: {len(self.removed)}, dead report links: {len(self.dead_links)}, "
+            f"blocked by robots.txt: {self.blocked}, failed: {len(self.failed)}",
         ]
         if self.rendered:
             per_page = 1000 * self.render_seconds / self.rendered
@@ -107,6 +109,7 @@ class CrawlSummary:
             )
             lines += [f"    not rendered {url}" for url in self.render_skipped[:20]]
         lines += [f"    removed {url}" for url in self.removed[:20]]
+        lines += [f"    dead link {url}" for url in self.dead_links[:20]]
         lines += [f"    failed {url} — {reason}" for url, reason in self.failed[:20]]
         if len(self.failed) > 20:
             lines.append(f"    … and {len(self.failed) - 20} more failures")
@@ -120,6 +123,7 @@ class CrawlSummary:
             "unchanged": self.unchanged,
             "failed": len(self.failed),
             "removed": len(self.removed),
+            "dead_links": len(self.dead_links),
             "rendered": self.rendered,
             "render_skipped": len(self.render_skipped),
             "interrupted": self.interrupted,
@@ -497,12 +501,15 @@ class _Crawl:
                 task.url,
                 source_id=task.source.id,
                 region=task.source.region,
-                kind="other",
+                kind=task.kind_hint if task.kind_hint in ("report", "attachment") else "other",
                 parent_url=task.parent_url,
                 title=task.title,
                 status=None,
                 error=reason,
             )
+        state = self.catalog.url_state(task.url)
+        if state is not None and state.dead:
+            self.summary.dead_links.append(task.url)
 
     def _is_listing_task(self, task: Task) -> bool:
         """A start page, a pager page or a page known as a listing: if it failed, some listing went unseen."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from indexer.document import PARSER_VERSION, ReportDocument
+from indexer.document import PARSER_VERSION, ReportDocument, report_id
 from indexer.parse_pool import ParseJob, parse_in_order
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ class IndexRunStats:
     already_indexed: int = 0
     wrappers: int = 0
     duplicates: int = 0  # attachments of pages that carry the report themselves
+    states_updated: int = 0  # indexed reports whose crawl state (removed, last seen) changed, updated in place
     not_reports: list[str] = field(default_factory=list)  # candidate pages the parser found no report in
     unreadable: list[str] = field(default_factory=list)  # captures whose archived record cannot be read
     store_failures: int = 0
@@ -58,6 +59,8 @@ class IndexRunStats:
         ]
         if self.rebuilt_because:
             lines.append(f"  rebuilt the whole index from the archive: {self.rebuilt_because}")
+        if self.states_updated:
+            lines.append(f"  {self.states_updated} indexed report(s) took their new crawl state (removed, last seen)")
         if self.unreadable:
             lines.append(f"  {len(self.unreadable)} archived record(s) could not be read (left for the next run):")
             lines.extend(f"    {e}" for e in self.unreadable[:10])
@@ -244,15 +247,30 @@ def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool =
             stats.rebuilt_because = outdated
             rebuild = True
         if rebuild:
+            pending = [s.url for s in catalog.pending_state_changes()]  # the rebuild reads every state anew
             with store.rebuild() as fresh:
                 _write(fresh, catalog, _documents(catalog, settings, stats, only_new=False), stats, report)
                 _refresh_insights(fresh, stats)  # before the swap: the new index goes live complete
             catalog.keep_indexed_only(stats.marked)  # the rest is not in the new index: tried again next run
+            catalog.clear_state_changes(pending)
         else:
             _write(store, catalog, _documents(catalog, settings, stats, only_new=True), stats, report)
             if stats.indexed:  # derived across reports: only new reports can change it
                 _refresh_insights(store, stats)
+            stats.states_updated = _sync_states(catalog, store)
     return stats
+
+
+def _sync_states(catalog: Catalog, store: Store) -> int:
+    """Carry the crawl's news about already indexed reports (removed, back again, last seen) into their
+    documents, without parsing them again. Returns how many documents changed."""
+    changes = catalog.pending_state_changes()
+    if not changes:
+        return 0
+    states = {report_id(s.url): {"removed": s.removed, "last_seen": s.last_seen} for s in changes}
+    changed = store.update_state(states)
+    catalog.clear_state_changes(s.url for s in changes)
+    return changed
 
 
 def _refresh_insights(store: Store, stats: IndexRunStats) -> None:

@@ -13,6 +13,17 @@ from typing import Any, Protocol, runtime_checkable
 from indexer.document import ReportDocument
 from store.query import AggregationQuery, SearchQuery
 
+# The fields of a report document that follow the crawl (not the report's content): updatable in place.
+STATE_FIELDS = frozenset({"removed", "last_seen"})
+
+
+def check_state_fields(states: dict[str, dict[str, Any]]) -> None:
+    """Reject an update of anything but the crawl-state fields: content changes go through ``index``."""
+    for report_id, fields in states.items():
+        bad = set(fields) - STATE_FIELDS
+        if bad:
+            raise ValueError(f"{report_id}: not crawl-state field(s): {', '.join(sorted(bad))}")
+
 
 class StoreUnavailable(RuntimeError):
     """The configured store cannot be used right now; the message says why and what to do."""
@@ -102,6 +113,10 @@ class Store(Protocol):
         """Insert or replace documents by id (idempotent: the same document twice changes nothing)."""
 
     def delete(self, ids: Iterable[str]) -> int: ...
+
+    def update_state(self, states: dict[str, dict[str, Any]]) -> int:
+        """Set crawl-state fields (``removed``, ``last_seen``: see ``STATE_FIELDS``) of indexed documents by id,
+        without re-parsing; ids not in the store are skipped. Returns how many documents changed."""
 
     def get(self, report_id: str) -> ReportDocument | None: ...
 

@@ -21,7 +21,14 @@ from elasticsearch import Elasticsearch, helpers
 from indexer import catalogue
 from indexer.document import ReportDocument
 from store import es_mapping, es_query
-from store.base import AgencySummary, AggregationResult, IndexStats, SearchResult, StoreUnavailable
+from store.base import (
+    AgencySummary,
+    AggregationResult,
+    IndexStats,
+    SearchResult,
+    StoreUnavailable,
+    check_state_fields,
+)
 from store.query import AggregationQuery, QueryError, SearchQuery
 
 MIN_SERVER_VERSION = (8, 3)  # metrics use "subobjects": false (8.3+)
@@ -195,6 +202,26 @@ class ElasticStore:
                 _fail(stats, f"{info.get('_id')}: {_reason(info)}")
         self._refresh()
         return stats
+
+    def update_state(self, states: dict[str, dict[str, Any]]) -> int:
+        """Crawl-state fields changed in place with partial ``update`` actions (no re-parse, no re-send of the
+        document); ids not in the index (404) are skipped."""
+        check_state_fields(states)
+        actions = (
+            {"_op_type": "update", "_index": self.target, "_id": report_id, "doc": fields}
+            for report_id, fields in states.items()
+        )
+        changed = 0
+        for ok, item in helpers.streaming_bulk(
+            self.client, actions, chunk_size=BULK_CHUNK, raise_on_error=False, raise_on_exception=False
+        ):
+            info = item["update"]
+            if ok:
+                changed += info.get("result") == "updated"
+            elif info.get("status") != 404:
+                raise ElasticStoreError(f"state update of {info.get('_id')} failed: {_reason(info)}")
+        self._refresh()
+        return changed
 
     def delete(self, ids: Iterable[str]) -> int:
         actions = ({"_op_type": "delete", "_index": self.target, "_id": i} for i in ids)

@@ -42,6 +42,7 @@ from store.base import (
     Hit,
     IndexStats,
     SearchResult,
+    check_state_fields,
 )
 from store.query import (
     GROUP_BY,
@@ -263,6 +264,25 @@ class SqliteStore:
             log.warning("could not save the columnar copy of %s: %s", self.path, exc)
 
     # -- writing -----------------------------------------------------------------------------------
+
+    def update_state(self, states: dict[str, dict[str, Any]]) -> int:
+        """Crawl-state fields changed in place: the stored document is amended and written again through
+        ``index`` (so every derived column stays consistent); nothing is re-parsed."""
+        check_state_fields(states)
+        changed: list[ReportDocument] = []
+        for report_id, fields in states.items():
+            doc = self.get(report_id)
+            if doc is None:
+                continue
+            if any(getattr(doc, k) != v for k, v in fields.items()):
+                for k, v in fields.items():
+                    setattr(doc, k, v)
+                changed.append(doc)
+        if changed:
+            result = self.index(changed)
+            if result.failed:
+                raise RuntimeError(f"state update failed for {result.failed} report(s): {result.errors[:3]}")
+        return len(changed)
 
     def index(self, docs: Iterable[ReportDocument]) -> IndexStats:
         self._follow_replacement()

@@ -89,8 +89,8 @@ class FakeCluster:
         i = 0
         while i < len(lines):
             ((op, meta),) = lines[i].items()
-            source = lines[i + 1] if op == "index" else None
-            i += 2 if op == "index" else 1
+            source = lines[i + 1] if op in ("index", "update") else None
+            i += 2 if op in ("index", "update") else 1
             (target,) = self._resolve(meta["_index"])
             if self.busy:
                 self.busy -= 1
@@ -101,6 +101,15 @@ class FakeCluster:
             elif op == "index":
                 self.indices[target]["docs"][meta["_id"]] = source
                 items.append({op: {"_id": meta["_id"], "status": 201, "result": "created"}})
+            elif op == "update":  # a partial update: merged into the stored source; 404 for a missing id
+                doc = self.indices[target]["docs"].get(meta["_id"])
+                if doc is None:
+                    items.append({op: {"_id": meta["_id"], "status": 404, "error": {"type": "document_missing"}}})
+                else:
+                    before = dict(doc)
+                    doc.update(source["doc"])
+                    result = "noop" if doc == before else "updated"
+                    items.append({op: {"_id": meta["_id"], "status": 200, "result": result}})
             else:
                 found = self.indices[target]["docs"].pop(meta["_id"], None) is not None
                 items.append({op: {"_id": meta["_id"], "status": 200 if found else 404, "result": "deleted"}})
@@ -142,6 +151,29 @@ def cluster() -> Iterator[tuple[FakeCluster, str]]:
 
 def _docs(n: int) -> list[ReportDocument]:
     return [ReportDocument(id=f"r{i}", title=f"报告{i}", year=2020 + i % 3) for i in range(n)]
+
+
+def test_crawl_state_is_a_partial_update_of_only_the_state_fields(cluster):
+    fake, url = cluster
+    store = ElasticStore(url, "reports")
+    store.index(_docs(2))
+    fake.requests.clear()
+    changed = store.update_state(
+        {"r0": {"removed": True, "last_seen": "2026-05-01T03:00:00+00:00"}, "gone": {"removed": True}}
+    )
+    assert changed == 1  # "gone" is not indexed: skipped, not an error
+    (bulk,) = [body for method, path, body in fake.requests if path.split("?")[0].endswith("_bulk")]
+    assert bulk == [
+        {"update": {"_index": "reports", "_id": "r0"}},  # through the alias
+        {"doc": {"removed": True, "last_seen": "2026-05-01T03:00:00+00:00"}},
+        {"update": {"_index": "reports", "_id": "gone"}},
+        {"doc": {"removed": True}},
+    ]
+    stored = fake.indices[fake.aliases_of("reports")[0]]["docs"]["r0"]
+    assert stored["removed"] is True and stored["title"] == "报告0"  # the rest of the document untouched
+    assert store.update_state({"r0": {"removed": True, "last_seen": "2026-05-01T03:00:00+00:00"}}) == 0  # noop
+    with pytest.raises(ValueError, match="not crawl-state"):
+        store.update_state({"r0": {"title": "改"}})
 
 
 def test_first_start_creates_a_versioned_index_behind_the_alias(cluster):

@@ -164,12 +164,27 @@ class _MissingGroupSchema(Schema):
     agencies = fields.List(fields.Nested(_MissingAgencySchema), required=True)
 
 
+class _DeadLinkSchema(Schema):
+    url = fields.String(required=True)
+    source = fields.String(required=True)
+    region = fields.String(required=True, metadata={"description": "省/市/县 of the source"})
+    title = fields.String(required=True, metadata={"description": "the link's text"})
+    linked_from = fields.String(allow_none=True)
+    status = fields.Integer(allow_none=True, metadata={"description": "last HTTP status; null if none came"})
+    error = fields.String(allow_none=True)
+
+
 class MissingSchema(Schema):
     year = fields.Integer(required=True)
     today = fields.String(required=True)
     missing = fields.Integer(required=True)
     not_yet_due = fields.Integer(required=True)
     groups = fields.List(fields.Nested(_MissingGroupSchema), required=True)
+    dead_links = fields.List(
+        fields.Nested(_DeadLinkSchema),
+        required=True,
+        metadata={"description": "report links that never answered (never archived, so not 'removed')"},
+    )
 
 
 BatchArgsSchema = type(
@@ -233,7 +248,37 @@ def missing_reports(args: dict[str, Any]):
     """Agencies that published before ``year`` but have no report for it although its deadline has passed
     (31 January of year+1; 31 March for provincial governments), grouped by source and region."""
     today = args.get("today") or datetime.now(UTC).date()
-    return missing.missing_reports(state.store(), args["year"], today, _filters(args))
+    result = missing.missing_reports(state.store(), args["year"], today, _filters(args))
+    return {**result, "dead_links": _dead_links(_filters(args))}
+
+
+def _dead_links(filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Report links of the crawled sites that never answered, within the region/source filters."""
+    try:
+        catalog = state.catalog()
+    except ApiError:  # nothing crawled yet: no dead links either
+        return []
+    out = []
+    for s in catalog.dead_links():
+        parts = dict(zip(("province", "city", "county"), s.region.split("/"), strict=False))
+        if any(
+            (parts.get(k) if k != "source" else s.source_id) not in v
+            for k, v in filters.items()
+            if k in ("province", "city", "county", "source")
+        ):
+            continue
+        out.append(
+            {
+                "url": s.url,
+                "source": s.source_id,
+                "region": s.region,
+                "title": s.title,
+                "linked_from": s.parent_url,
+                "status": s.last_status,
+                "error": s.last_error,
+            }
+        )
+    return out
 
 
 _BODY_DOC = {
