@@ -263,3 +263,75 @@ def test_report_page_marks_totals_computed_for_a_table_without_total(tmp_path):
     assert "表三未列总计栏" in soup.select_one("#warnings").text
     # Said under the table too (a hover title is not there on a phone or on paper).
     assert "并非报告原文" in soup.select_one("#table-applications .computed-note").text
+
+
+def test_rankings_page_follows_the_search_and_lets_the_metric_and_year_change(client, docs):
+    search = page(client, "/?q=依申请公开&county=鲁山县&county=叶县&year=2024")
+    ranking = page(client, search.select_one("#rankings")["href"])
+    assert ranking.select_one("select#rank option[selected]")["value"] == "applications.new.total"
+    assert ranking.select_one("#year")["value"] == "2024"
+    key = "applications.new.total"
+    expected = sorted(
+        (
+            d
+            for d in matching(docs, "依申请公开")
+            if d.region.county in ("鲁山县", "叶县") and d.year == 2024 and d.metrics.get(key) is not None
+        ),
+        key=lambda d: -d.metrics[key],
+    )
+    values = [int(td.text.replace(",", "")) for td in ranking.select("#ranking td.value")]
+    assert values == [d.metrics[key] for d in expected]
+    # Another metric (a share, in percent) and another year, from the page's own form.
+    hidden = {i["name"]: i["value"] for i in ranking.select("#ranking-form input[type=hidden]")}
+    assert hidden.get("q") == "依申请公开"
+    other = page(client, "/rankings?q=依申请公开&county=鲁山县&rank=disclosed_share&year=2023&order=asc")
+    shares = [float(td.text.rstrip("%")) for td in other.select("#ranking td.value")]
+    assert shares == sorted(shares) and other.select_one("h1 small").text == "2023 年度"
+
+
+def test_missing_page_lists_agencies_without_a_report_for_the_year(client, docs):
+    soup = page(client, "/missing?year=2025&county=鲁山县")
+    in_county = {d.agency.id for d in docs if d.region.county == "鲁山县"}
+    published = {d.agency.id for d in docs if d.region.county == "鲁山县" and d.year == 2025}
+    listed = {tr["data-agency"] for tr in soup.select("tr[data-agency]")}
+    assert listed == in_county - published
+    assert soup.select_one("#missing-count").text == str(len(listed))
+    page(client, "/missing?year=abc", status=400)
+
+
+def test_comparison_of_picked_agencies_as_table_chart_and_csv(client, docs):
+    key = "applications.new.total"
+    a, b = (next(d for d in docs if d.agency.name == name) for name in ("叶县人民政府", "嵩县财政局"))
+    url = f"/compare?agency_id={a.agency.id}&agency_id={b.agency.id}&metric={key}"
+    soup = page(client, url)
+    rows = {tr["data-agency"]: tr for tr in soup.select("#compare-table tbody tr")}
+    assert set(rows) == {a.agency.id, b.agency.id}
+    years = [int(th.text) for th in soup.select("#compare-table thead th")[1:]]
+    for agency in (a.agency, b.agency):
+        own = {d.year: d.metrics[key] for d in docs if d.agency.id == agency.id}
+        for td in rows[agency.id].select("td"):
+            year = int(td["data-year"])
+            shown = td.find("a").text if td.find("a") else td.text.strip()
+            assert shown == (f"{own[year]:,}" if year in own else "无报告"), (agency.name, year)
+    assert len(soup.select("#compare-chart g.series")) == 2
+    assert soup.select_one("#permalink")["href"] == url
+    resp = client.get(soup.select_one("#compare-csv")["href"])
+    assert resp.mimetype == "text/csv"
+    table = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert len(table) == 3 and table[0][5].startswith(f"{years[0]} 年")
+    # Adding a third agency by name keeps the two already picked.
+    found = page(client, url + "&name=郏县")
+    add = found.select_one("#found a.add")["href"]
+    assert len(parse_qs(urlsplit(add).query)["agency_id"]) == 3
+    page(client, "/compare?metric=nope", status=400)
+
+
+def test_csv_export_carries_the_sorted_metric_and_stats_counts_are_integers(client):
+    resp = client.get("/api/v1/search?format=csv&sort=-metric:review.total")
+    header = next(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    assert any(h.endswith("[review.total]") for h in header)
+    body = client.get("/api/v1/stats?metrics=applications.new.total&functions=count,sum,avg&group_by=year").get_json()
+    for row in body["rows"]:
+        assert isinstance(row["values"]["count:applications.new.total"], int)
+        assert isinstance(row["values"]["sum:applications.new.total"], int)
+    assert client.get("/favicon.ico").status_code == 200
