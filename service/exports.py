@@ -128,6 +128,8 @@ def value_label(value_key: str) -> str:
     fn, _, key = value_key.partition(":")
     names = {"sum": "合计", "avg": "平均", "min": "最小", "max": "最大", "count": "有值报告数"}
     label = catalogue.get(key).label if catalogue.is_metric(key) else key
+    if catalogue.is_metric(key) and catalogue.get(key).unit in (catalogue.RATIO_UNIT, catalogue.CHANGE_UNIT):
+        label += "（比例：0.5 即 50%）" if fn != "count" else ""  # the API's numbers stay ratios; pages show %
     return f"{names.get(fn, fn)} · {label}"
 
 
