@@ -213,6 +213,74 @@ def schedule(ctx: click.Context) -> None:
     run_scheduler(_settings(ctx))
 
 
+@main.group()
+def sources() -> None:
+    """Find and add sites to crawl: discover a site's 年报 columns, or import many sites from a CSV."""
+
+
+_APPEND = click.option(
+    "--append",
+    "append_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append the new [[source]] entries to this sources file (created if missing) instead of printing them.",
+)
+
+
+@sources.command("discover")
+@click.argument("url")
+@click.option("--region", default="", help="Region when the names do not tell, e.g. 河南省/平顶山市/鲁山县.")
+@_APPEND
+@click.pass_context
+def sources_discover(ctx: click.Context, url: str, region: str, append_to: Path | None) -> None:
+    """Find the 年报 columns of the site at URL (department and township columns included)."""
+    from crawler.fetch import Fetcher
+    from crawler.source_discovery import DiscoveryError, discover
+
+    settings = _settings(ctx)
+    fetcher = Fetcher(
+        user_agent=settings.user_agent, timeout=settings.request_timeout, max_body_bytes=settings.max_body_bytes
+    )
+    try:
+        found = discover(url, fetcher=fetcher, region=region.strip("/"))
+    except DiscoveryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        fetcher.close()
+    if not found:
+        raise click.ClickException(f"no 年报 column found from {url}; give the 政府信息公开 page or the column itself")
+    _emit(found, append_to)
+
+
+@sources.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_APPEND
+def sources_import(csv_file: Path, append_to: Path | None) -> None:
+    """Add many sites at once from a CSV of id,name,region,URL rows (a header row is allowed)."""
+    from crawler.source_discovery import DiscoveryError, read_csv
+
+    try:
+        entries = read_csv(csv_file)
+    except DiscoveryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _emit(entries, append_to)
+
+
+def _emit(entries: list, append_to: Path | None) -> None:
+    from crawler.source_discovery import append
+    from crawler.sources import SourcesError
+
+    if append_to is None:
+        click.echo("\n".join(e.toml() for e in entries), nl=False)
+        return
+    try:
+        added, skipped = append(entries, append_to)
+    except SourcesError as exc:
+        raise click.ClickException(f"{append_to} left unchanged: {exc}") from exc
+    click.echo(f"added {len(added)} source(s) to {append_to}; {len(skipped)} already there")
+    for e in added:
+        click.echo(f"  + {e.id}  {e.name}  {e.region or '(region unknown)'}  {e.url}")
+
+
 @main.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
