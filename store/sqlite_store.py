@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import glob
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -74,6 +76,7 @@ MATCH_CACHE_SIZE = 32  # recent FTS match sets (paging through one query re-uses
 RANK_LIMIT = 2_000
 RELEVANCE_FALLBACK = "-published"
 SAVED_COLUMNS_SUFFIX = ".columns.npz"  # the columnar copy saved next to the index file
+REBUILD_INFIX = ".rebuild-"  # index.sqlite3.rebuild-<pid>: a rebuild in progress
 # This process's own writes reach its columnar copy in patches of at least this many reports (or when a search
 # needs the copy): a patch copies every column, so one per small batch (the insights stage writes 200 at a
 # time) would cost seconds at a million reports.
@@ -101,14 +104,60 @@ class IndexVersionError(RuntimeError):
     """The index file was written by an incompatible version; rebuild it (``nianbao reindex``)."""
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection; a reader's is read-only, so closing it never checkpoints or deletes the ``-wal`` / ``-shm``
+    files by name (after a swap those names belong to the replacement, while it still reads the old file)."""
+    if read_only:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", timeout=60, isolation_level=None, uri=True)
+    else:
+        conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA mmap_size=1073741824")
     return conn
+
+
+class _Epoch:
+    """What belongs to one index file (replaced as a whole by ``nianbao reindex``): the writer connection, the
+    n-gram bitmaps, the columnar copy and match cache, and the reader connections opened on it."""
+
+    def __init__(self, path: Path, shingle_options: tuple[int, int | None]) -> None:
+        self.writer = _connect(path)
+        # A longer WAL between checkpoints: a B-tree page written by several batches (the id index takes
+        # random inserts) reaches the database file once, not once per batch.
+        self.writer.execute("PRAGMA wal_autocheckpoint=16384")
+        self.writer.execute("PRAGMA cache_size=-262144")  # 256 MiB: FTS5 merges and index inserts re-read less
+        sqlite_schema.create(self.writer)
+        self.build = self.writer.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()[0]
+        self.saved_columns = path.with_name(path.name + SAVED_COLUMNS_SUFFIX)
+        self.version_problem = sqlite_schema.check_version(self.writer)
+        if self.version_problem:
+            log.warning("%s", self.version_problem)
+        self.identity = _file_identity(path)
+        self.shingles = ShingleIndex(self.writer, *shingle_options)
+        self.last_generation: int | None = None  # after this process's last write (cached shingle bits are current)
+        self.cols: Columns | None = None
+        # Our writes not yet patched into ``cols``: rowid → (report, metrics), None when deleted; they bring it
+        # to generation ``pending_to``. ``unsaved``: the copy is newer than the one saved next to the file.
+        self.pending: dict[int, tuple[tuple[Any, ...], dict[str, float]] | None] = {}
+        self.pending_to: int | None = None
+        self.unsaved = False
+        self.matches: OrderedDict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+        self.readers: list[_Reader] = []
+        self.retired = False
+
+
+@dataclass(eq=False, slots=True)
+class _Reader:
+    """One thread's read-only connection to one index file. ``busy`` counts the calls (or the stream) using
+    it: only its own thread uses it, and a swap closes it only while nobody does (else its thread does)."""
+
+    conn: sqlite3.Connection
+    epoch: _Epoch
+    busy: int = 0
+    closed: bool = False
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:
@@ -134,72 +183,183 @@ class SqliteStore:
         self._write_lock = threading.RLock()
         self._lock = threading.RLock()
         self._txn: _Transaction | None = None  # the writer's open transaction (under the write lock)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._cols: Columns | None = None
-        # Our writes not yet patched into ``_cols``: rowid → (report, metrics), None when deleted; they bring it
-        # to generation ``_pending_to``. ``_unsaved``: the copy is newer than the one saved next to the file.
-        self._pending: dict[int, tuple[tuple[Any, ...], dict[str, float]] | None] = {}
-        self._pending_to: int | None = None
-        self._unsaved = False
+        self._local = threading.local()  # .reader: this thread's _Reader; .active: the one its current call uses
+        self._readers_lock = threading.Lock()  # guards _Reader.busy / .closed and _Epoch.readers
         self._preparer = Preparer()
-        self._matches: OrderedDict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+        if REBUILD_INFIX not in self.path.name:
+            _remove_abandoned_rebuilds(self.path)
         self._open()
 
     # -- connections -------------------------------------------------------------------------------
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = _connect(self.path)
-        # A longer WAL between checkpoints: a B-tree page written by several batches (the id index takes
-        # random inserts) reaches the database file once, not once per batch.
-        self._writer.execute("PRAGMA wal_autocheckpoint=16384")
-        self._writer.execute("PRAGMA cache_size=-262144")  # 256 MiB: FTS5 merges and index inserts re-read less
-        sqlite_schema.create(self._writer)
-        self._conns.append(self._writer)
-        self._build = self._writer.execute("SELECT value FROM meta WHERE key = 'build'").fetchone()[0]
-        self._saved_columns = self.path.with_name(self.path.name + SAVED_COLUMNS_SUFFIX)
-        self._version_problem = sqlite_schema.check_version(self._writer)
-        if self._version_problem:
-            log.warning("%s", self._version_problem)
-        self._identity = _file_identity(self.path)
-        self._shingles = ShingleIndex(self._writer, *self._shingle_options)
-        self._last_generation: int | None = None  # after this process's last write (cached shingle bits are current)
+        self._epoch = _Epoch(self.path, self._shingle_options)
+
+    # The state of the file a call works on: the one its reader connection reads (a stream keeps reading the
+    # file it started on after a swap), else the current one.
+    @property
+    def _ep(self) -> _Epoch:
+        active: _Reader | None = getattr(self._local, "active", None)
+        return active.epoch if active is not None else self._epoch
+
+    @property
+    def _writer(self) -> sqlite3.Connection:
+        return self._ep.writer
+
+    @property
+    def _shingles(self) -> ShingleIndex:
+        return self._ep.shingles
+
+    @property
+    def _build(self) -> str:
+        return self._ep.build
+
+    @property
+    def _saved_columns(self) -> Path:
+        return self._ep.saved_columns
+
+    @property
+    def _version_problem(self) -> str | None:
+        return self._ep.version_problem
+
+    @property
+    def _matches(self) -> OrderedDict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray | None]]:
+        return self._ep.matches
+
+    @property
+    def _cols(self) -> Columns | None:
+        return self._ep.cols
+
+    @_cols.setter
+    def _cols(self, cols: Columns | None) -> None:
+        self._ep.cols = cols
+
+    @property
+    def _identity(self) -> tuple[int, int] | None:
+        return self._ep.identity
+
+    @property
+    def _pending(self) -> dict[int, tuple[tuple[Any, ...], dict[str, float]] | None]:
+        return self._ep.pending
+
+    @property
+    def _pending_to(self) -> int | None:
+        return self._ep.pending_to
+
+    @_pending_to.setter
+    def _pending_to(self, generation: int | None) -> None:
+        self._ep.pending_to = generation
+
+    @property
+    def _unsaved(self) -> bool:
+        return self._ep.unsaved
+
+    @_unsaved.setter
+    def _unsaved(self, unsaved: bool) -> None:
+        self._ep.unsaved = unsaved
+
+    @property
+    def _last_generation(self) -> int | None:
+        return self._ep.last_generation
+
+    @_last_generation.setter
+    def _last_generation(self, generation: int | None) -> None:
+        self._ep.last_generation = generation
 
     def _follow_replacement(self) -> None:
-        """Reopen when another instance (``nianbao reindex`` while the service runs) swapped the file in:
-        open connections would otherwise keep reading, and writing, the replaced file."""
-        if _file_identity(self.path) == self._identity:
+        """Move to the new file when another instance (``nianbao reindex`` while the service runs) swapped it
+        in: open connections would otherwise keep reading, and writing, the replaced file."""
+        if _file_identity(self.path) == self._epoch.identity:
             return
         with self._write_lock, self._lock:
-            if _file_identity(self.path) != self._identity:
+            if _file_identity(self.path) != self._epoch.identity:
                 log.info("index file %s was replaced; reopening", self.path)
-                self.close()
+                self._retire()
                 self._open()
 
+    def _retire(self) -> None:
+        """Leave the current file (under both locks): close its writer and the reader connections nobody is
+        using; a reader in use (a search, a CSV export streaming) is closed by its thread when it is done."""
+        epoch = self._epoch
+        epoch.retired = True
+        with contextlib.suppress(sqlite3.Error):
+            epoch.writer.close()
+        with self._readers_lock:
+            idle = [r for r in epoch.readers if not r.busy]
+            for r in idle:
+                r.closed = True
+                epoch.readers.remove(r)
+        for r in idle:  # not in use, and marked closed first: its thread opens a new one
+            with contextlib.suppress(sqlite3.Error):
+                r.conn.close()
+
+    def _acquire(self) -> _Reader:
+        """This thread's reader on the current file (opened on first use or after a swap), marked busy."""
+        active: _Reader | None = getattr(self._local, "active", None)
+        if active is not None:  # inside a stream or another call of this thread: the same file
+            with self._readers_lock:
+                active.busy += 1
+            return active
+        while True:
+            self._follow_replacement()
+            if self._epoch.retired:  # used again after close(): open the file again
+                with self._write_lock, self._lock:
+                    if self._epoch.retired:
+                        self._open()
+            epoch = self._epoch
+            reader: _Reader | None = getattr(self._local, "reader", None)
+            if reader is None or reader.closed or reader.epoch is not epoch:
+                reader = _Reader(_connect(self.path, read_only=True), epoch)
+                with self._readers_lock:
+                    fresh = not epoch.retired
+                    if fresh:
+                        epoch.readers.append(reader)
+                        reader.busy += 1
+                        self._local.reader = reader
+                if fresh:
+                    return reader
+                reader.conn.close()  # the file was swapped meanwhile: never used, ours to close
+                continue
+            with self._readers_lock:
+                if not reader.closed and not reader.epoch.retired:
+                    reader.busy += 1
+                    return reader
+
+    def _release(self, reader: _Reader) -> None:
+        with self._readers_lock:
+            reader.busy -= 1
+            done = reader.busy == 0 and reader.epoch.retired and not reader.closed
+            if done:
+                reader.closed = True
+                with contextlib.suppress(ValueError):
+                    reader.epoch.readers.remove(reader)
+        if done:
+            reader.conn.close()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection for the duration of the block, on one file: a swap meanwhile neither closes
+        it nor moves the block to the new file (a CSV export streams all its pages from one file)."""
+        reader = self._acquire()
+        outer = getattr(self._local, "active", None)
+        self._local.active = reader
+        try:
+            yield reader.conn
+        finally:
+            self._local.active = outer
+            self._release(reader)
+
     def _reader(self) -> sqlite3.Connection:
-        self._follow_replacement()
-        conn = getattr(self._local, "conn", None)
-        if conn is None or getattr(self._local, "epoch", None) is not self._writer:
-            conn = _connect(self.path)
-            with self._lock:
-                self._conns.append(conn)
-            self._local.conn, self._local.epoch = conn, self._writer
-        return conn
+        """This thread's current connection (for tests and benchmarks; store calls use ``reading``)."""
+        with self.reading() as conn:
+            return conn
 
     def close(self) -> None:
         with self._write_lock, self._lock:
             self._save_columns()
             self._preparer.close()
-            for conn in self._conns:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
-            self._conns.clear()
-            self._cols = None
-            self._pending.clear()
-            self._pending_to = None
-            self._unsaved = False
-            self._matches.clear()
+            self._retire()
 
     @staticmethod
     def _generation(conn: sqlite3.Connection) -> int:
@@ -231,8 +391,8 @@ class SqliteStore:
         """Before writing: take up the columnar copy if that is cheap (an empty index, or a current saved copy),
         so that our writes patch it and it is saved when we close; the first search after indexing then reads
         it instead of loading every row (seconds at a million reports)."""
-        conn = self._reader()  # before the short lock: it may take the write lock to follow a replaced file
-        with self._lock:
+        # The connection before the short lock: it may take the write lock to follow a replaced file.
+        with self.reading() as conn, self._lock:
             if self._cols is not None:
                 return
             conn.execute("BEGIN")
@@ -541,7 +701,8 @@ class SqliteStore:
     @contextlib.contextmanager
     def rebuild(self) -> Iterator[SqliteStore]:
         """Build into a new file next to this one; on success it atomically replaces this store's file."""
-        tmp = self.path.with_name(f"{self.path.name}.rebuild-{os.getpid()}")
+        _remove_abandoned_rebuilds(self.path)
+        tmp = self.path.with_name(f"{self.path.name}{REBUILD_INFIX}{os.getpid()}")
         _unlink_db(tmp)
         fresh = SqliteStore(tmp)
         try:
@@ -552,7 +713,7 @@ class SqliteStore:
             raise
         fresh.close()
         with self._write_lock, self._lock:
-            self.close()
+            self._retire()
             _retire_wal(self.path)
             os.replace(tmp, self.path)
             try:  # the copy the build saved (it names the new file's build and generation) goes with it
@@ -564,11 +725,10 @@ class SqliteStore:
     # -- reading documents -------------------------------------------------------------------------
 
     def get(self, report_id: str) -> ReportDocument | None:
-        row = (
-            self._reader()
-            .execute("SELECT d.doc FROM reports r JOIN docs d ON d.rowid = r.rowid WHERE r.id = ?", (report_id,))
-            .fetchone()
-        )
+        with self.reading() as conn:
+            row = conn.execute(
+                "SELECT d.doc FROM reports r JOIN docs d ON d.rowid = r.rowid WHERE r.id = ?", (report_id,)
+            ).fetchone()
         return _decode(row[0]) if row else None
 
     def iter_documents(self) -> Iterator[ReportDocument]:
@@ -585,7 +745,8 @@ class SqliteStore:
             conn.close()
 
     def count(self) -> int:
-        return int(self._reader().execute("SELECT count(*) FROM reports").fetchone()[0])
+        with self.reading() as conn:
+            return int(conn.execute("SELECT count(*) FROM reports").fetchone()[0])
 
     # -- searching ---------------------------------------------------------------------------------
 
@@ -656,33 +817,33 @@ class SqliteStore:
         # bm25 scans every phrase of the query over the whole index for its IDF, so it is affordable
         # only for a single term (whose scan the match itself already paid for).
         ranked = sort == "relevance" and isinstance(query.tree, Term)
-        conn = self._reader()
-        cols, ids, ranks, masks = self._select(query, conn, ranked)
-        final = combine(masks, len(ids))
-        result_ids = ids[final]
-        if query.q.strip() or masks:
-            facets = compute_facets(query, cols, conn, ids, masks, FACET_BUDGET_S)
-        else:  # the browse page: the same counts until the next write
-            key = ("facets", query.facets, query.metric_facets)
-            facets = cols.memo.get(key)  # type: ignore[assignment]
-            if facets is None:
+        with self.reading() as conn:
+            cols, ids, ranks, masks = self._select(query, conn, ranked)
+            final = combine(masks, len(ids))
+            result_ids = ids[final]
+            if query.q.strip() or masks:
                 facets = compute_facets(query, cols, conn, ids, masks, FACET_BUDGET_S)
-                if not any(f.timed_out for f in facets):
-                    cols.memo[key] = facets
-            facets = copy.deepcopy(facets)
-        if sort == "relevance" and ranks is None:
-            sort = RELEVANCE_FALLBACK  # no text query, or too many matches to rank
-        after = cursor_after(query.cursor, sort)
-        if ranks is None and result_ids.size >= ORDER_SCAN_MIN:
-            page_ids, page_keys, more = page_in_order(sort, cols, conn, result_ids, query.size, after)
-            chosen = np.searchsorted(result_ids, page_ids)  # result_ids ascend
-            keys = np.empty(result_ids.size)
-            keys[chosen] = page_keys  # only the page's keys are read (cursor)
-        else:
-            keys = sort_keys(sort, cols, conn, result_ids, ranks[final] if ranks is not None else None)
-            chosen, more = page(keys, result_ids, query.size, after)
-        hits = self._hits(conn, query, chosen, keys, result_ids, ranks is not None)
-        next_cursor = cursor_of(sort, keys[chosen[-1]], result_ids[chosen[-1]]) if more and chosen.size else None
+            else:  # the browse page: the same counts until the next write
+                key = ("facets", query.facets, query.metric_facets)
+                facets = cols.memo.get(key)  # type: ignore[assignment]
+                if facets is None:
+                    facets = compute_facets(query, cols, conn, ids, masks, FACET_BUDGET_S)
+                    if not any(f.timed_out for f in facets):
+                        cols.memo[key] = facets
+                facets = copy.deepcopy(facets)
+            if sort == "relevance" and ranks is None:
+                sort = RELEVANCE_FALLBACK  # no text query, or too many matches to rank
+            after = cursor_after(query.cursor, sort)
+            if ranks is None and result_ids.size >= ORDER_SCAN_MIN:
+                page_ids, page_keys, more = page_in_order(sort, cols, conn, result_ids, query.size, after)
+                chosen = np.searchsorted(result_ids, page_ids)  # result_ids ascend
+                keys = np.empty(result_ids.size)
+                keys[chosen] = page_keys  # only the page's keys are read (cursor)
+            else:
+                keys = sort_keys(sort, cols, conn, result_ids, ranks[final] if ranks is not None else None)
+                chosen, more = page(keys, result_ids, query.size, after)
+            hits = self._hits(conn, query, chosen, keys, result_ids, ranks is not None)
+            next_cursor = cursor_of(sort, keys[chosen[-1]], result_ids[chosen[-1]]) if more and chosen.size else None
         return SearchResult(
             total=int(result_ids.size),
             hits=hits,
@@ -741,17 +902,16 @@ class SqliteStore:
         for g in query.group_by:
             if g not in GROUP_BY:
                 raise QueryError(f"cannot group by {g!r}", "group_by")
-        conn = self._reader()
-        cols, ids, _, masks = self._select(query.search, conn, ranked=False)
-        rows = aggregate_rows(cols, conn, ids[combine(masks, len(ids))], query)
+        with self.reading() as conn:
+            cols, ids, _, masks = self._select(query.search, conn, ranked=False)
+            rows = aggregate_rows(cols, conn, ids[combine(masks, len(ids))], query)
         return AggregationResult(rows, (time.perf_counter() - started) * 1000)
 
     def agencies(self, name: str = "", limit: int = 50) -> list[AgencySummary]:
         limit = max(1, min(int(limit), 1000))
         pattern = "%" + name.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        rows = (
-            self._reader()
-            .execute(
+        with self.reading() as conn:
+            rows = conn.execute(
                 """
             SELECT agency_id, max(agency), max(agency_type), max(level), max(province), max(city), max(county),
                    count(*), group_concat(DISTINCT year)
@@ -762,9 +922,7 @@ class SqliteStore:
             LIMIT ?
             """,
                 (pattern, pattern, limit),
-            )
-            .fetchall()
-        )
+            ).fetchall()
         return [
             AgencySummary(
                 id=r[0],
@@ -790,6 +948,28 @@ def _fields(data: dict[str, Any], scope: str | None) -> list[tuple[str, str]]:
     if scope:
         return [(scope, "\n".join(texts.get(scope, ())))]
     return [(SCOPE_TITLE, title), *((k, "\n".join(texts[k])) for k in SECTION_KEYS if k in texts)]
+
+
+def _remove_abandoned_rebuilds(path: Path) -> None:
+    """Delete the files of rebuilds whose process is gone (a killed ``nianbao reindex`` leaves them behind)."""
+    prefix = f"{path.name}{REBUILD_INFIX}"
+    for leftover in path.parent.glob(f"{glob.escape(prefix)}*"):
+        pid_text = re.match(r"\d+", leftover.name[len(prefix) :])
+        if pid_text is None or _alive(int(pid_text.group())):
+            continue
+        log.info("removing %s, left by an interrupted rebuild", leftover)
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _unlink_db(path: Path) -> None:

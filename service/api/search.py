@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from typing import Any
@@ -46,18 +47,22 @@ def iter_matching(query: SearchQuery, limit: int = MAX_EXPORT_ROWS) -> Iterator[
     st = state.store()
     query = dataclasses.replace(query, size=MAX_PAGE_SIZE, facets=(), metric_facets=(), highlight=False)
     seen = 0
-    while True:
-        result = st.search(query)
-        for hit in result.hits:
-            doc = st.get(hit.id)
-            if doc is not None:
-                yield doc
-                seen += 1
-                if seen >= limit:
-                    return
-        if not result.next_cursor or not result.hits:
-            return
-        query = dataclasses.replace(query, cursor=result.next_cursor)
+    # Every page from one index file: a reindex swapping the file meanwhile neither closes the connection
+    # under the stream nor mixes cursors of two files (the SQLite store; others have no such files).
+    reading = getattr(st, "reading", None)
+    with reading() if reading else contextlib.nullcontext():
+        while True:
+            result = st.search(query)
+            for hit in result.hits:
+                doc = st.get(hit.id)
+                if doc is not None:
+                    yield doc
+                    seen += 1
+                    if seen >= limit:
+                        return
+            if not result.next_cursor or not result.hits:
+                return
+            query = dataclasses.replace(query, cursor=result.next_cursor)
 
 
 def _columns(args: dict[str, Any]) -> list[str]:
