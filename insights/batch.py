@@ -6,6 +6,7 @@ import csv
 import io
 from typing import Any
 
+from nianbao.spreadsheet import safe_text
 from store.base import Store
 from store.query import MAX_QUERY_LENGTH, QueryError, build_aggregation, build_search, parse_q
 
@@ -61,8 +62,9 @@ def batch_csv(store: Store, queries: list[str], **search: Any) -> str:
     writer.writerow(HEADER)
     for q in queries:
         rows = counts(store, q, **search)
+        cell = safe_text(q)
         if not rows:
-            writer.writerow((q, "", "", "", "", 0))
+            writer.writerow((cell, "", "", "", "", 0))
         for province, city, county, year, hits in rows:
-            writer.writerow((q, province, city, county, year, hits))
+            writer.writerow((cell, *map(safe_text, (province, city, county)), year, hits))
     return buf.getvalue()

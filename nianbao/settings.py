@@ -25,6 +25,7 @@ class Settings:
     port: int = 8000
     workers: int = 0  # `nianbao serve` worker processes; 0 → one per CPU core
     admin_token: str = ""  # admin endpoints answer 401/403 unless this is set and sent
+    public_url: str = ""  # e.g. https://nianbao.example.org: links in feeds use it instead of the request's Host
     user_agent: str = f"nianbao/{__version__} (+https://github.com/nianbao; archive of government annual reports)"
     warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at this size
     max_body_bytes: int = 50 * 1024 * 1024

@@ -62,6 +62,8 @@ def error_response(
     resp.status_code = status
     for key, value in (headers or {}).items():
         resp.headers[key] = value
+    if status == 401 and "WWW-Authenticate" not in resp.headers:
+        resp.headers["WWW-Authenticate"] = "Bearer"  # RFC 9110: a 401 names the scheme to use
     return resp
 
 
@@ -95,6 +97,9 @@ def handle_store_unavailable(exc: StoreUnavailable) -> Response:
 
 
 def handle_unexpected(exc: BaseException) -> Response:
+    if isinstance(exc, RecursionError):  # the known inputs are capped; this catches any we missed
+        log.warning("input nested too deeply on %s %s", request.method, request.path)
+        return error_response(400, "input nested too deeply")
     log.exception("unhandled error on %s %s", request.method, request.path, exc_info=exc)
     return error_response(500)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from indexer import catalogue
 from indexer.document import ReportDocument
+from nianbao.spreadsheet import safe_text
 from store.base import AggregationRow
 
 BOM = "\ufeff"
@@ -50,7 +51,9 @@ def _cell(value: Any) -> str:
         return "是" if value else "否"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)  # a number (negative ones too) stays a number
+    return safe_text(str(value))
 
 
 def metric_header(key: str) -> str:

@@ -98,10 +98,14 @@ def _lex(q: str) -> list[tuple[str, str, int]]:
     return out
 
 
+MAX_NESTING = 20  # parentheses inside parentheses; deeper is refused before the recursion runs out
+
+
 class _Parser:
     def __init__(self, tokens: list[tuple[str, str, int]]) -> None:
         self.tokens = tokens
         self.i = 0
+        self.depth = 0
 
     def peek(self) -> str | None:
         return self.tokens[self.i][0] if self.i < len(self.tokens) else None
@@ -150,10 +154,14 @@ class _Parser:
     def atom(self) -> Node:
         kind, value, pos = self.take()
         if kind == "lp":
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise QueryError(f"parentheses nested deeper than {MAX_NESTING} levels at position {pos}")
             node = self.or_expr()
             if self.peek() != "rp":
                 raise QueryError(f"missing ')' for '(' at position {pos}")
             self.take()
+            self.depth -= 1
             return node
         if kind in ("word", "phrase"):
             if not analysis.token_texts(value):
@@ -231,6 +239,11 @@ FACET_FIELDS: dict[str, str] = {
     "removed": "removed",
     "source": "provenance.source_id",
 }
+# Filters whose values have a fixed shape: another value is the user's mistake (a 400), not "0 hits".
+VALUE_PATTERNS: dict[str, tuple[re.Pattern[str], str]] = {
+    "year": (re.compile(r"\d{4}"), "a year such as 2024"),
+    "removed": (re.compile(r"true|false"), "true or false"),
+}
 DEFAULT_FACETS: tuple[str, ...] = ("province", "city", "county", "agency_type", "level", "year", "check_status")
 
 # Scopes a query can be restricted to: any section key, its Chinese name, or the title.
@@ -255,7 +268,7 @@ def resolve_scope(value: str | None) -> str | None:
 
 
 OPERATORS = (">=", "<=", "!=", ">", "<", "=")
-_COND_RE = re.compile(r"^\s*([a-z_.]+)\s*(>=|<=|!=|>|<|=)\s*(-?\d+(?:\.\d+)?)\s*$")
+_COND_RE = re.compile(r"^\s*([a-z_.]+)\s*(>=|<=|!=|>|<|=)\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,6 +417,10 @@ def build_search(
             raise QueryError(f"unknown filter {name!r}; use one of {', '.join(FACET_FIELDS)}", name)
         vals = (values,) if isinstance(values, str) else tuple(values)
         vals = tuple(v for v in (str(x).strip() for x in vals) if v)
+        if name in VALUE_PATTERNS:
+            for v in vals:
+                if not VALUE_PATTERNS[name][0].fullmatch(v):
+                    raise QueryError(f"{name} {v[:40]!r} is not {VALUE_PATTERNS[name][1]}", name)
         if vals:
             clean[name] = vals
     for name in facets if facets is not None else DEFAULT_FACETS:
@@ -447,7 +464,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeError) as exc:
+    except (ValueError, UnicodeError, RecursionError) as exc:  # RecursionError: "[[[[…" nested deeply
         raise QueryError("invalid cursor; use the next_cursor value of a previous page", "cursor") from exc
     if not isinstance(values, list):
         raise QueryError("invalid cursor; use the next_cursor value of a previous page", "cursor")

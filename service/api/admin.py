@@ -27,7 +27,8 @@ def require_admin_token() -> None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if not header or scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "admin endpoints need 'Authorization: Bearer <admin token>'", WWW_Authenticate="Bearer")
+        reason = "admin endpoints need 'Authorization: Bearer <admin token>'"
+        raise ApiError(401, reason, **{"WWW-Authenticate": "Bearer"})
     if not configured:
         raise ApiError(403, "admin endpoints are disabled: no admin token is configured")
     if not hmac.compare_digest(token.strip().encode(), configured.encode()):

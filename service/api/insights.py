@@ -337,6 +337,8 @@ def _body() -> tuple[str, bool]:
                 loaded = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise ApiError(400, f"invalid JSON: {exc}", {"queries": [str(exc)]}) from exc
+            except RecursionError as exc:
+                raise ApiError(400, "invalid JSON: nested too deeply", {"queries": ["nested too deeply"]}) from exc
             data = BatchJsonSchema().load(loaded if isinstance(loaded, dict) else {"queries": loaded})
             return "\n".join(q.replace("\n", " ") for q in data["queries"]), False
         return raw, mimetype == "text/csv"

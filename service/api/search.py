@@ -144,7 +144,10 @@ def feed(args: dict[str, Any]):
     query = search_query(args, sort="-published", size=args.get("size") or FEED_SIZE, facets=())
     st = state.store()
     docs = [d for d in (st.get(h.id) for h in st.search(query).hits) if d is not None]
-    base = request.host_url.rstrip("/")
+    # The Host header is the client's to choose: a configured public address wins.
+    public = state.settings().public_url.rstrip("/")
+    base = public or request.host_url.rstrip("/")
+    self_url = public + request.full_path.rstrip("?") if public else request.url
     title = "年报 · " + (args.get("q") or "最新报告")
-    body = exports.atom_feed(docs, title=title, self_url=request.url, base_url=base)
+    body = exports.atom_feed(docs, title=title, self_url=self_url, base_url=base)
     return Response(body, mimetype="application/atom+xml")
