@@ -127,10 +127,14 @@ def is_report(doc: ReportDocument) -> bool:
     return _has_tables(doc) or len({s.key for s in doc.sections if "." not in s.key}) >= 2
 
 
-def _documents(
-    catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool
-) -> Iterator[tuple[ReportDocument, Capture]]:
-    """Yield (document, capture) for each report capture to index, resolving attachment wrappers."""
+# A document to write, its capture, and other captures to record as indexed once it is stored (a wrapper page
+# rides on its last attachment: recorded before, a crash in between lost the attachment for good).
+Pending = tuple[ReportDocument, "Capture", list[tuple[str, str]]]
+
+
+def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool) -> Iterator[Pending]:
+    """Yield (document, capture, marks after it) for each report capture to index, resolving attachment
+    wrappers."""
     captures = list(catalog.report_captures())
     attachments: dict[str, list[Capture]] = {}
     for cap in captures:
@@ -154,19 +158,27 @@ def _documents(
         if children and not _has_tables(doc):
             # The page only wraps the report: index the attachment(s) under the page's title.
             stats.wrappers += 1
-            _mark(catalog, cap.digest, WRAPPER, stats)
+            produced: list[tuple[ReportDocument, Capture]] = []
+            complete = True  # every attachment read (an unreadable one: the page is tried again next run)
             for child in children:
                 if not pending(child):
                     stats.already_indexed += 1
                 elif (job := _job(catalog, child, settings, doc.title or cap.title, stats)) is not None:
-                    yield _with_state(job.run(), catalog, child), child
+                    produced.append((_with_state(job.run(), catalog, child), child))
+                else:
+                    complete = False
+            wrapper_mark = [(cap.digest, WRAPPER)] if complete else []
+            if not produced:
+                _mark_all(catalog, wrapper_mark, stats)
+            for i, (child_doc, child) in enumerate(produced, 1):
+                yield child_doc, child, wrapper_mark if i == len(produced) else []
             continue
         if not is_report(doc):
             stats.not_reports.append(cap.url)
             _mark(catalog, cap.digest, NOT_A_REPORT, stats)
             continue
         stats.duplicates += len(children)
-        yield doc, cap
+        yield doc, cap, []
 
 
 def _one_per_payload(captures: list[Capture]) -> list[Capture]:
@@ -189,6 +201,11 @@ def _mark(catalog: Catalog, digest: str, report_id: str, stats: IndexRunStats) -
     stats.marked.add(digest)
 
 
+def _mark_all(catalog: Catalog, marks: list[tuple[str, str]], stats: IndexRunStats) -> None:
+    for digest, report_id in marks:
+        _mark(catalog, digest, report_id, stats)
+
+
 def _parsed_by_another_parser(catalog: Catalog) -> str:
     """Why the index no longer says what this parser reads from the archive ("" when it does)."""
     others = {version: n for version, n in catalog.parsers_indexed().items() if version != PARSER_VERSION}
@@ -201,31 +218,32 @@ def _parsed_by_another_parser(catalog: Catalog) -> str:
 def _write(
     store: Store,
     catalog: Catalog,
-    pairs: Iterable[tuple[ReportDocument, Capture]],
+    pending: Iterable[Pending],
     stats: IndexRunStats,
     progress: Callable[[IndexRunStats], None] | None,
 ) -> None:
-    batch: list[tuple[ReportDocument, Capture]] = []
+    batch: list[Pending] = []
 
     def flush() -> None:
         if not batch:
             return
-        result = store.index(doc for doc, _ in batch)
+        result = store.index(doc for doc, _, _ in batch)
         stats.store_failures += result.failed
         stats.errors.extend(result.errors)
-        if not result.failed:
-            for doc, cap in batch:
+        if not result.failed:  # only now, after the store has them: a crash before leaves them unmarked
+            for doc, cap, after in batch:
                 _mark(catalog, cap.digest, doc.id, stats)
+                _mark_all(catalog, after, stats)
         stats.indexed += len(batch) - result.failed
         batch.clear()
         if progress:
             progress(stats)
 
-    for doc, cap in pairs:
+    for doc, cap, after in pending:
         if doc.check_status == "failed":
             stats.check_failed += 1
         stats.flags.update(doc.flags)
-        batch.append((doc, cap))
+        batch.append((doc, cap, after))
         if len(batch) >= BATCH_SIZE:
             flush()
     flush()
