@@ -279,12 +279,10 @@ class SqliteStore:
                 self._open()
 
     def _retire(self) -> None:
-        """Leave the current file (under both locks): close its writer and the reader connections nobody is
-        using; a reader in use (a search, a CSV export streaming) is closed by its thread when it is done."""
+        """Leave the current file (under both locks): close the reader connections nobody is using, then its
+        writer; a reader in use (a search, a CSV export streaming) is closed by its thread when it is done."""
         epoch = self._epoch
         epoch.retired = True
-        with contextlib.suppress(sqlite3.Error):
-            epoch.writer.close()
         with self._readers_lock:
             idle = [r for r in epoch.readers if not r.busy]
             for r in idle:
@@ -293,6 +291,9 @@ class SqliteStore:
         for r in idle:  # not in use, and marked closed first: its thread opens a new one
             with contextlib.suppress(sqlite3.Error):
                 r.conn.close()
+        # Last: the last connection to a file folds its WAL into it (a rebuilt file is renamed right after).
+        with contextlib.suppress(sqlite3.Error):
+            epoch.writer.close()
 
     def _acquire(self) -> _Reader:
         """This thread's reader on the current file (opened on first use or after a swap), marked busy."""
@@ -712,6 +713,7 @@ class SqliteStore:
             _unlink_db(tmp)
             raise
         fresh.close()
+        _checkpoint(tmp)  # renamed below without its -wal: every commit must be in the file itself
         with self._write_lock, self._lock:
             self._retire()
             _retire_wal(self.path)
@@ -976,6 +978,16 @@ def _unlink_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal", SAVED_COLUMNS_SUFFIX):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(f"{path}{suffix}")
+
+
+def _checkpoint(path: Path) -> None:
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if busy:
+            raise sqlite3.OperationalError(f"{path} is still in use; its WAL cannot be folded in")
+    finally:
+        conn.close()
 
 
 def _retire_wal(path: Path) -> None:
