@@ -9,7 +9,6 @@ by the next run.
 from __future__ import annotations
 
 import logging
-import re
 import signal
 import sys
 import threading
@@ -21,15 +20,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from crawler.sources import Source, SourcesError, load_sources
+from crawler.cron import TIMEZONE, cron_trigger
+from crawler.sources import Source, SourcesError, load_sources_leniently
 from nianbao.settings import Settings
 
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "crawl:"
 MISFIRE_GRACE_SECONDS = 6 * 3600  # a crawl that could not start on time still runs within six hours
-TIMEZONE = "Asia/Shanghai"  # the sites' own clock: "03:00" means 03:00 in China
-_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _stop = threading.Event()  # set on shutdown; running crawls poll it
 
 
@@ -53,12 +51,8 @@ def run_source_job(settings: Settings, source_id: str) -> str:
 
 
 def _trigger(source: Source) -> CronTrigger:
-    """The source's crontab in China time. Crontab counts weekdays from Sunday = 0; APScheduler 3 from
-    Monday = 0, so the day-of-week field is rewritten with names, which both read the same way."""
-    minute, hour, day, month, dow = source.schedule.split()
-    dow = re.sub(r"\d+", lambda m: _DOW_NAMES[int(m.group()) % 7] if int(m.group()) <= 7 else m.group(), dow)
     try:
-        return CronTrigger(minute=minute, hour=hour, day=day, month=month, day_of_week=dow, timezone=TIMEZONE)
+        return cron_trigger(source.schedule)
     except ValueError as exc:
         raise SchedulerError(f"source {source.id}: bad schedule {source.schedule!r}: {exc}") from exc
 
@@ -68,12 +62,21 @@ def build_scheduler(settings: Settings, scheduler: BaseScheduler | None = None) 
     if settings.sources_file is None:
         raise SchedulerError("no sources file: set sources_file (NIANBAO_SOURCES_FILE) to schedule crawls")
     try:
-        sources = load_sources(settings.sources_file)
+        sources, problems = load_sources_leniently(settings.sources_file)
     except SourcesError as exc:
         raise SchedulerError(str(exc)) from exc
+    triggers: dict[str, CronTrigger] = {}
+    for source in sources:  # one bad source never stops the others
+        try:
+            triggers[source.id] = _trigger(source)
+        except SchedulerError as exc:
+            problems.append(exc.message)
+    for problem in problems:
+        log.error("not scheduled: %s", problem)
+        print(f"not scheduled: {problem}", file=sys.stderr, flush=True)
+    sources = [s for s in sources if s.id in triggers]
     if not sources:
-        raise SchedulerError(f"{settings.sources_file} lists no sources")
-    triggers = {s.id: _trigger(s) for s in sources}
+        raise SchedulerError(f"{settings.sources_file}: no source can be scheduled: {'; '.join(problems) or 'none'}")
     settings.scheduler_path.parent.mkdir(parents=True, exist_ok=True)
     scheduler = scheduler or BackgroundScheduler()
     scheduler.configure(

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.cron import cron_trigger
+
 RENDER_MODES = ("never", "auto", "always")
 DEFAULT_SCHEDULE = "0 3 * * *"  # daily at 03:00, off-peak for government sites
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -60,6 +62,15 @@ def adhoc_source(url: str, region: str | None = None, render: str = "auto") -> S
 
 def load_sources(path: Path) -> list[Source]:
     """Read and validate a sources file; raises SourcesError with a message meant for the user."""
+    sources, problems = load_sources_leniently(path)
+    if problems:
+        raise SourcesError(problems[0])
+    return sources
+
+
+def load_sources_leniently(path: Path) -> tuple[list[Source], list[str]]:
+    """The valid sources of a file and what is wrong with the others (the scheduler runs the valid ones);
+    raises SourcesError when the file itself cannot be read."""
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -70,13 +81,19 @@ def load_sources(path: Path) -> list[Source]:
     raw = data.get("source", [])
     if not isinstance(raw, list):
         raise SourcesError(f"{path}: 'source' must be an array of tables ([[source]])")
-    sources = [_parse_source(entry, f"{path}: source #{i + 1}") for i, entry in enumerate(raw)]
-    seen: set[str] = set()
-    for src in sources:
-        if src.id in seen:
-            raise SourcesError(f"{path}: duplicate source id {src.id!r}")
-        seen.add(src.id)
-    return sources
+    sources: list[Source] = []
+    problems: list[str] = []
+    for i, entry in enumerate(raw):
+        try:
+            src = _parse_source(entry, f"{path}: source #{i + 1}")
+        except SourcesError as exc:
+            problems.append(str(exc))
+            continue
+        if any(s.id == src.id for s in sources):
+            problems.append(f"{path}: duplicate source id {src.id!r}")
+            continue
+        sources.append(src)
+    return sources, problems
 
 
 def _parse_source(entry: Any, where: str) -> Source:
@@ -117,8 +134,12 @@ def _parse_source(entry: Any, where: str) -> Source:
     except re.error as exc:
         raise SourcesError(f"{where}: bad link pattern: {exc}") from exc
     schedule = entry.get("schedule", DEFAULT_SCHEDULE)
-    if not isinstance(schedule, str) or len(schedule.split()) != 5:
+    if not isinstance(schedule, str):
         raise SourcesError(f"{where}: 'schedule' must be a 5-field crontab such as '0 3 * * *' (got {schedule!r})")
+    try:
+        cron_trigger(schedule)  # the scheduler's own parser: accepted here means it runs there
+    except ValueError as exc:
+        raise SourcesError(f"{where}: 'schedule' {schedule!r} is not a crontab the scheduler can run: {exc}") from exc
     delay = entry.get("delay")
     if delay is not None and (not isinstance(delay, int | float) or delay < 0):
         raise SourcesError(f"{where}: 'delay' must be a non-negative number of seconds")

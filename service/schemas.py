@@ -22,8 +22,16 @@ YEAR_RANGE = validate.Range(1990, 2100)
 _COMMA_LISTS = ("facets", "metric_facets", "columns", "metrics", "functions", "group_by")
 
 
+def _encodable(value: str) -> None:
+    """A lone surrogate ("\\ud800" in JSON) is no text: it cannot be stored, written or shown."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError("not valid Unicode text (a lone surrogate)") from exc
+
+
 def _str(max_length: int = MAX_PARAM_LENGTH, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(max=max_length), **kwargs)
+    return fields.String(validate=[validate.Length(max=max_length), _encodable], **kwargs)
 
 
 def _list(description: str, max_length: int = MAX_PARAM_LENGTH) -> fields.List:

@@ -63,8 +63,20 @@ def test_bad_schedule_and_missing_sources_are_clear_errors(tmp_path: Path) -> No
     with pytest.raises(SchedulerError, match="no sources file"):
         build_scheduler(crawl_settings(tmp_path))
     sources = _sources(tmp_path / "s.toml", [("a", "http://127.0.0.1:9/a", "61 2 * * *")])
-    with pytest.raises(SchedulerError, match="bad schedule"):
+    with pytest.raises(SchedulerError, match=r"no source can be scheduled.*'61 2 \* \* \*'"):
         build_scheduler(crawl_settings(tmp_path, sources_file=sources))
+
+
+def test_one_bad_source_never_stops_the_others(tmp_path: Path) -> None:
+    """A schedule APScheduler rejects (added by hand, or by an older version) skips that source only."""
+    entries = [("a", "http://127.0.0.1:9/a", "0 3 * * *"), ("bad", "http://127.0.0.1:9/b", "99 99 99 99 99")]
+    entries.append(("c", "http://127.0.0.1:9/c", "30 4 * * 0"))
+    settings = crawl_settings(tmp_path, sources_file=_sources(tmp_path / "s.toml", entries))
+    scheduler = build_scheduler(settings)
+    try:
+        assert sorted(job.id for job in scheduler.get_jobs()) == [JOB_PREFIX + "a", JOB_PREFIX + "c"]
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def test_a_due_job_crawls_its_source_then_indexes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,8 +1,9 @@
 """Elasticsearch and the embedded store give the same answers on the same documents.
 
-Runs only when ``ELASTICSEARCH_URL`` points at a reachable 8.x server (e.g. ``docker compose up -d
-elasticsearch`` then ``ELASTICSEARCH_URL=http://127.0.0.1:9200 pytest -m elasticsearch``); skipped with
-the reason otherwise. Each run uses its own temporary alias and deletes its indices afterwards.
+Runs when ``ELASTICSEARCH_URL`` is set (e.g. ``docker compose up -d elasticsearch`` then
+``ELASTICSEARCH_URL=http://127.0.0.1:9200 pytest -m elasticsearch``) and fails when the server there is not
+usable: a run meant to test Elasticsearch must not pass without it. Skipped only when the variable is unset.
+Each run uses its own temporary alias and deletes its indices afterwards.
 """
 
 from __future__ import annotations
@@ -25,6 +26,18 @@ from store.sqlite_store import SqliteStore
 pytestmark = pytest.mark.elasticsearch
 
 URL = os.environ.get("ELASTICSEARCH_URL", "")
+SKIP_REASON = "ELASTICSEARCH_URL is not set; these tests need a running Elasticsearch 8.x"
+
+
+def open_elastic(alias: str) -> ElasticStore:
+    """The store at ELASTICSEARCH_URL: skipped when it is unset, a failure when it is set but not usable."""
+    if not URL:
+        pytest.skip(SKIP_REASON)
+    try:
+        return ElasticStore(URL, alias)
+    except ElasticStoreError as exc:
+        pytest.fail(f"ELASTICSEARCH_URL={URL} is set but Elasticsearch is not usable there ({exc}); unset it to skip")
+
 
 PHRASES = [
     "收到政府信息公开申请12件",
@@ -93,13 +106,8 @@ def _drop(store: ElasticStore, alias: str) -> None:
 
 @pytest.fixture(scope="module")
 def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ElasticStore, SqliteStore]]:
-    if not URL:
-        pytest.skip("ELASTICSEARCH_URL is not set; these tests need a running Elasticsearch 8.x")
     alias = f"nianbao-test-{uuid.uuid4().hex[:8]}"
-    try:
-        es = ElasticStore(URL, alias)
-    except ElasticStoreError as exc:
-        pytest.skip(f"Elasticsearch not usable: {exc}")
+    es = open_elastic(alias)
     sqlite = SqliteStore(Path(tmp_path_factory.mktemp("sqlite")) / "index.sqlite3")
     docs = corpus()
     assert es.index(docs).failed == 0
@@ -209,13 +217,8 @@ def test_documents_and_agencies(stores):
 
 
 def test_rebuild_swaps_the_alias_atomically():
-    if not URL:
-        pytest.skip("ELASTICSEARCH_URL is not set; these tests need a running Elasticsearch 8.x")
     alias = f"nianbao-test-{uuid.uuid4().hex[:8]}"
-    try:
-        store = ElasticStore(URL, alias)
-    except ElasticStoreError as exc:
-        pytest.skip(f"Elasticsearch not usable: {exc}")
+    store = open_elastic(alias)
     try:
         docs = corpus(10)
         store.index(docs[:4])

@@ -170,3 +170,52 @@ def test_feed_links_use_the_configured_public_url_not_the_host_header(client):
     text = resp.get_data(as_text=True)
     assert "https://nianbao.example.org/reports/" in text
     assert "evil.example" not in text
+
+
+@pytest.fixture()
+def admin(docs, tmp_path):
+    """A client whose sources file holds one source (the admin endpoint appends to it)."""
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[source]]\nid = "lushan"\nname = "鲁山县"\nstart_urls = ["http://127.0.0.1:9/ls/"]\n', "utf-8")
+    store = make_store(tmp_path / "index.sqlite3", docs[:3])
+    settings = make_settings(tmp_path, admin_token="s3cret", rate_limit_per_minute=0, sources_file=sources)
+    app = create_app(settings, store=store)
+    yield app.test_client(), sources
+    state.close(app)
+
+
+AUTH = {"Authorization": "Bearer s3cret"}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"schedule": "99 99 99 99 99"}, "schedule"),
+        ({"schedule": "0 3 * *"}, "schedule"),
+        ({"name": "鲁山\ud800县"}, "name"),
+        ({"region": "\udfff"}, "region"),
+    ],
+)
+def test_admin_source_the_scheduler_cannot_use_is_a_400_and_changes_nothing(admin, change, field):
+    client, sources = admin
+    before = sources.read_bytes()
+    new = {"id": "jiaxian", "name": "郏县", "start_urls": ["http://127.0.0.1:9/jx/"], **change}
+    body = json.dumps(new, ensure_ascii=True)  # "\ud800" travels as JSON escapes
+    resp = client.post("/api/v1/admin/sources", data=body, content_type="application/json", headers=AUTH)
+    assert resp.status_code == 400, resp.data[:300]
+    error = resp.get_json()["error"]
+    assert field in error["reason"] or field in error.get("fields", {})
+    assert sources.read_bytes() == before
+
+
+def test_admin_source_with_a_valid_schedule_is_added(admin):
+    from crawler.scheduler import JOB_PREFIX, build_scheduler
+
+    client, sources = admin
+    new = {"id": "jiaxian", "name": "郏县", "start_urls": ["http://127.0.0.1:9/jx/"], "schedule": "15 2 * * 7"}
+    assert client.post("/api/v1/admin/sources", json=new, headers=AUTH).status_code == 201
+    scheduler = build_scheduler(make_settings(sources.parent, sources_file=sources))
+    try:
+        assert sorted(j.id for j in scheduler.get_jobs()) == [JOB_PREFIX + "jiaxian", JOB_PREFIX + "lushan"]
+    finally:
+        scheduler.shutdown(wait=False)
