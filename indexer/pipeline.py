@@ -202,8 +202,8 @@ def _mark(catalog: Catalog, digest: str, report_id: str, stats: IndexRunStats) -
 
 
 def _mark_all(catalog: Catalog, marks: list[tuple[str, str]], stats: IndexRunStats) -> None:
-    for digest, report_id in marks:
-        _mark(catalog, digest, report_id, stats)
+    for digest, marker in marks:
+        _mark(catalog, digest, marker, stats)
 
 
 def _parsed_by_another_parser(catalog: Catalog) -> str:
