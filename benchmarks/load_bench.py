@@ -4,8 +4,10 @@
 
 An index of ``--reports`` generated reports (or an existing one, ``--index PATH``, e.g. one kept by
 ``python -m benchmarks search --keep``) is served on 127.0.0.1 by the real ``nianbao serve`` command, first
-with one worker process, then with ``--workers`` (default: one per core). A separate client process keeps
-N connections busy (HTTP/1.1 keep-alive, asyncio) for ``--duration`` seconds per level, cycling through
+with one worker process and with ``--workers`` (default: one per core), both running at once and measured in
+turns (``--rounds`` interleaved runs per level, so other work on the machine weighs on both alike). A separate
+client process keeps N connections busy (HTTP/1.1 keep-alive, asyncio) for ``--duration`` seconds per level
+and server, cycling through
 realistic searches (the search benchmark's queries: 20 hits, all default facets, highlighting); the rate
 limiter stays on (a limit too high to refuse anything), so its shared table is part of every request.
 Results go to ``benchmarks/results/load-<timestamp>.json``.
@@ -75,11 +77,11 @@ def _free_port() -> int:
 class Server:
     """``nianbao serve`` in a subprocess, on a free port of 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, workers: int) -> None:
+    def __init__(self, data_dir: Path, workers: int, rate_limit: int = RATE_LIMIT) -> None:
         """``workers`` 0: the in-process waitress server (``service.server.make_server``, 8 threads), which is
         what ``nianbao serve`` ran before it pre-forked gunicorn workers."""
         self.port = _free_port()
-        env = dict(os.environ, NIANBAO_RATE_LIMIT_PER_MINUTE=str(RATE_LIMIT), NIANBAO_DATA_DIR=str(data_dir))
+        env = dict(os.environ, NIANBAO_RATE_LIMIT_PER_MINUTE=str(rate_limit), NIANBAO_DATA_DIR=str(data_dir))
         cmd = [sys.executable, "-m", "nianbao.cli", "serve", "--port", str(self.port), "--workers", str(workers)]
         if workers == 0:
             cmd = [sys.executable, "-c", WAITRESS.format(port=self.port)]
@@ -89,6 +91,22 @@ class Server:
             self.stop()
             raise RuntimeError(f"nianbao serve did not start: {line!r}")
         self.banner = line.strip()
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the server and its worker processes."""
+        pids = [self.proc.pid]
+        try:
+            pids += [int(p) for p in Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()]
+        except OSError:
+            return float("nan")
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -126,17 +144,21 @@ async def _client(port: int, paths: list[str], offset: int, until: float, out: l
         writer.close()
 
 
-async def _level(port: int, paths: list[str], clients: int, duration: float) -> dict[str, Any]:
+async def _run(port: int, paths: list[str], clients: int, duration: float) -> tuple[list[float], int, float]:
+    """(latencies, errors, seconds) of ``clients`` connections kept busy for ``duration`` after a warm-up."""
     latencies: list[float] = []
     errors: list[str] = []
     # A short warm-up at this concurrency (connections opened, every worker's caches filled), not counted.
-    warm_until = time.perf_counter() + min(2.0, duration / 2)
+    warm_until = time.perf_counter() + min(1.0, duration / 2)
     await asyncio.gather(*(_client(port, paths, c * 7, warm_until, [], []) for c in range(clients)))
     started = time.perf_counter()
     until = started + duration
     await asyncio.gather(*(_client(port, paths, c * 7, until, latencies, errors) for c in range(clients)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
+    return latencies, len(errors), time.perf_counter() - started
+
+
+def _summary(clients: int, latencies: list[float], errors: int, seconds: float) -> dict[str, Any]:
+    latencies = sorted(latencies)
 
     def pct(p: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 1)
@@ -144,29 +166,43 @@ async def _level(port: int, paths: list[str], clients: int, duration: float) -> 
     return {
         "clients": clients,
         "requests": len(latencies),
-        "requests_per_second": round(len(latencies) / elapsed, 1),
+        "requests_per_second": round(len(latencies) / seconds, 1),
         "p50_ms": pct(50),
         "p99_ms": pct(99),
-        "errors": len(errors),
+        "errors": errors,
     }
 
 
-def measure(data_dir: Path, workers: int, levels: list[int], duration: float, paths: list[str]) -> dict[str, Any]:
-    server = Server(data_dir, workers)
-    try:
-        print(f"  {server.banner}", file=sys.stderr)
-        rows = []
-        for clients in levels:
-            row = asyncio.run(_level(server.port, paths, clients, duration))
-            rows.append(row)
+def measure(
+    servers: dict[str, Server], levels: list[int], duration: float, rounds: int, paths: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Every server at every level, interleaved round by round (``rounds`` runs of ``duration`` / ``rounds``
+    seconds each), so that other work on the machine weighs on all of them alike."""
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
+    for clients in levels:
+        pooled: dict[str, tuple[list[float], int, float]] = {name: ([], 0, 0.0) for name in servers}
+        cpu = dict.fromkeys(servers, 0.0)
+        for _ in range(rounds):
+            for name, server in servers.items():
+                before = server.cpu_seconds()  # (includes the warm-up: a slight overestimate per request)
+                latencies, errors, seconds = asyncio.run(_run(server.port, paths, clients, duration / rounds))
+                cpu[name] += server.cpu_seconds() - before
+                kept = pooled[name]
+                pooled[name] = (kept[0] + latencies, kept[1] + errors, kept[2] + seconds)
+        for name in servers:
+            row = _summary(clients, *pooled[name])
+            # CPU per request and cores busy: what throughput a quiet machine allows (this one is shared).
+            row["server_cpu_ms_per_request"] = round(cpu[name] * 1000 / max(row["requests"], 1), 1)
+            row["server_cores_busy"] = round(cpu[name] / pooled[name][2], 2)
+            out[name].append(row)
             print(
-                f"  workers {workers}, {clients:>3} clients: {row['requests_per_second']:8.1f} req/s"
-                f"  p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {row['errors']}",
+                f"  {name:>10}, {clients:>3} clients: {row['requests_per_second']:8.1f} req/s"
+                f"  p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {row['errors']}"
+                f"  server CPU {row['server_cpu_ms_per_request']:5.1f} ms/request"
+                f", {row['server_cores_busy']:.2f} cores",
                 file=sys.stderr,
             )
-        return {"workers": workers, "levels": rows}
-    finally:
-        server.stop()
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels (default 1,8,32)")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds measured per level (default 4)")
     parser.add_argument("--workers", type=int, default=0, help="worker processes to compare with one (0: one per core)")
+    parser.add_argument("--rate-limit", type=int, default=RATE_LIMIT, help="per minute; 0 turns the limiter off")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per level and server (default 3)")
     parser.add_argument("--waitress", action="store_true", help="also measure the in-process waitress server (before)")
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
@@ -201,13 +239,20 @@ def main(argv: list[str] | None = None) -> int:
             build_index(data_dir, args.reports, args.seed)
             report["reports"] = args.reports
         paths = search_paths(args.seed)
-        if args.waitress:
-            report["waitress"] = measure(data_dir, 0, levels, args.duration, paths)
-        report["single"] = measure(data_dir, 1, levels, args.duration, paths)
-        report["multi"] = measure(data_dir, workers, levels, args.duration, paths)
+        configs = {**({"waitress": 0} if args.waitress else {}), "1 worker": 1, f"{workers} workers": workers}
+        servers: dict[str, Server] = {}
+        try:
+            for name, count in configs.items():
+                servers[name] = Server(data_dir, count, args.rate_limit)
+                print(f"  {servers[name].banner}", file=sys.stderr)
+            report["levels"] = measure(servers, levels, args.duration, args.rounds, paths)
+        finally:
+            for server in servers.values():
+                server.stop()
+    single, multi = report["levels"]["1 worker"], report["levels"][f"{workers} workers"]
     ratios = {
         str(one["clients"]): round(many["requests_per_second"] / max(one["requests_per_second"], 1e-9), 2)
-        for one, many in zip(report["single"]["levels"], report["multi"]["levels"], strict=True)
+        for one, many in zip(single, multi, strict=True)
     }
     report["ratio_by_clients"] = ratios
     print(f"throughput, {workers} workers / 1 worker, by clients: {ratios}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import re
 from typing import Any
@@ -73,6 +74,7 @@ def worker_count(settings: Settings) -> int:
 class _Gunicorn(BaseApplication):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._announced = multiprocessing.get_context("fork").Value("b", 0)  # shared with the forked workers
         super().__init__()
 
     def load_config(self) -> None:
@@ -90,7 +92,7 @@ class _Gunicorn(BaseApplication):
             "control_socket_disable": True,  # gunicorn's runtime control socket (in $HOME) is not used
             "accesslog": None,
             "errorlog": "-",
-            "when_ready": self._ready,
+            "post_worker_init": self._ready,
             "worker_exit": _worker_exit,
         }
         for key, value in options.items():
@@ -99,12 +101,17 @@ class _Gunicorn(BaseApplication):
     def load(self) -> Flask:  # in each worker, after the fork
         return create_app(self.settings)
 
-    def _ready(self, server: Any) -> None:
-        host, port = server.LISTENERS[0].sock.getsockname()[:2]
+    def _ready(self, worker: Any) -> None:
+        """The first worker with its app loaded prints where to go: from then on requests are answered."""
+        with self._announced.get_lock():
+            if self._announced.value:
+                return
+            self._announced.value = 1
+        host, port = worker.sockets[0].getsockname()[:2]
         url = f"http://{self.settings.host if port == self.settings.port else host}:{port}/"
+        workers = self.cfg.workers
         print(
-            f"nianbao on {url} (API: {url}api/v1, docs: {url}api/docs; {server.num_workers} worker processes;"
-            " Ctrl-C to stop)",
+            f"nianbao on {url} (API: {url}api/v1, docs: {url}api/docs; {workers} worker processes; Ctrl-C to stop)",
             flush=True,
         )
 

@@ -8,11 +8,13 @@ fork (gunicorn forks its workers) nor shared between threads.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 FILE_NAME = "service.sqlite3"
 
@@ -38,7 +40,7 @@ class StateDB:
         self.path = Path(path)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._conns: list[tuple[int, sqlite3.Connection]] = []  # (opening process, connection)
+        self._conns: list[tuple[int, sqlite3.Connection, Any]] = []  # (opening process, connection, lock file)
 
     def conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -48,31 +50,41 @@ class StateDB:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=OFF")  # recent requests and job status: nothing to fsync for
             conn.executescript(SCHEMA)
-            self._local.conn, self._local.pid = conn, os.getpid()
+            # Writers queue on a lock file, which the kernel hands over at once, not on SQLite's busy handler,
+            # which sleeps 1, 2, 5 … 100 ms between tries and lets a process that writes back to back starve
+            # the others (seconds with two workers under load).
+            lock = open(self.path.with_name(self.path.name + ".lock"), "a")  # noqa: SIM115 (kept open, like conn)
+            self._local.conn, self._local.lock, self._local.pid = conn, lock, os.getpid()
             with self._lock:
-                self._conns.append((os.getpid(), conn))
+                self._conns.append((os.getpid(), conn, lock))
         return conn
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction (taken at once, so two workers never both read-then-write the same rows)."""
         conn = self.conn()
-        conn.execute("BEGIN IMMEDIATE")
+        lock = self._local.lock
+        fcntl.flock(lock, fcntl.LOCK_EX)
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
     def close(self) -> None:
         """Close this process's connections (those inherited from a parent are left to it)."""
         with self._lock:
             conns, self._conns = self._conns, []
-        for pid, conn in conns:
+        for pid, conn, lock in conns:
             if pid == os.getpid():  # closing a parent's connection in a child could release the parent's locks
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
+                lock.close()
         self._local = threading.local()
 
 
