@@ -112,7 +112,9 @@ def _crawl_once(hosts: int, pages_per_host: int, delay: float, concurrency: int)
                 ),
                 encoding="utf-8",
             )
-            settings = Settings(data_dir=Path(tmp) / "data", sources_file=sources, request_timeout=10.0)
+            settings = Settings(
+                data_dir=Path(tmp) / "data", sources_file=sources, request_timeout=10.0, crawl_allow_loopback=True
+            )
             started = time.perf_counter()
             summary = crawl(settings)
             seconds = time.perf_counter() - started

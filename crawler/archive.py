@@ -25,6 +25,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
+from crawler.encoding import DecodedTooLarge, UndecodableBody, decode_entity
 from nianbao import __version__
 
 META_PREFIX = "WARC-Nianbao-"
@@ -33,6 +34,9 @@ PROFILE_IDENTICAL = "http://netpreserve.org/warc/1.1/revisit/identical-payload-d
 PROFILE_NOT_MODIFIED = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
 _HOP_BY_HOP = {"transfer-encoding", "connection", "keep-alive"}  # the body we store is already de-chunked
 _SCAN_CHUNK = 1 << 20
+# A payload read back decodes to at most this (a bomb archived before the crawler capped decoded bytes, or
+# under a larger max_body_bytes, is refused as unreadable instead of filling memory).
+MAX_PAYLOAD_BYTES = 128 * 1024 * 1024
 
 
 class ArchiveError(Exception):
@@ -277,7 +281,7 @@ class StoredRecord:
     headers: dict[str, str]  # the WARC headers
     http_headers: list[tuple[str, str]]
     meta: dict[str, str]  # our WARC-Nianbao-* headers, decoded
-    payload: bytes  # the entity body (de-chunked, Content-Encoding undone); b"" for revisits
+    payload: bytes  # the entity body (de-chunked, Content-Encoding undone, capped); b"" for revisits
     offset: int
     length: int
 
@@ -298,6 +302,19 @@ def read_record(path: Path, offset: int, length: int | None = None) -> StoredRec
     raise ArchiveError(f"no record at {path.name}:{offset}")
 
 
+def _entity(body: bytes, content_encoding: str, offset: int) -> bytes:
+    """The stored body with its Content-Encoding undone under a cap (warcio would decode without one); a body
+    that is not valid data of its coding is returned as stored, as the crawler read it."""
+    try:
+        return decode_entity(body, content_encoding, MAX_PAYLOAD_BYTES)
+    except DecodedTooLarge as exc:
+        raise ArchiveError(
+            f"record at offset {offset}: {content_encoding} payload decodes to more than {MAX_PAYLOAD_BYTES} bytes"
+        ) from exc
+    except UndecodableBody:
+        return body
+
+
 def _stored(record: ArcWarcRecord, offset: int, length: int) -> StoredRecord:
     headers = dict(record.rec_headers.headers)
     http = record.http_headers
@@ -309,7 +326,10 @@ def _stored(record: ArcWarcRecord, offset: int, length: int) -> StoredRecord:
         except ValueError:
             status = 0
         http_headers = list(http.headers)
-    payload = record.content_stream().read() if record.rec_type in ("response", "conversion", "resource") else b""
+    payload = b""
+    if record.rec_type in ("response", "conversion", "resource"):
+        encoding = http.get_header("Content-Encoding", "") if http is not None else ""
+        payload = _entity(record.raw_stream.read(), encoding or "", offset)
     content_type = http.get_header("Content-Type", "") if http is not None else headers.get("Content-Type", "")
     return StoredRecord(
         rec_type=record.rec_type,

@@ -6,6 +6,7 @@ Derived from the archive: ``Catalog.rebuild_from_archive`` recreates captures fr
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -526,6 +527,15 @@ class Catalog:
         """(url, reason) of the newest crawl run's failures, robots.txt refusals included (``nianbao status``)."""
         rows = self._q("SELECT url, reason FROM failures WHERE run_id = (SELECT MAX(id) FROM runs) ORDER BY id")
         return [(r["url"], r["reason"]) for r in rows]
+
+    def last_run_summary(self) -> dict[str, Any]:
+        """The summary of the latest finished crawl run ({} when none): counts, limits reached."""
+        rows = self._q("SELECT summary FROM runs WHERE finished_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+        try:
+            summary = json.loads(rows[0]["summary"] or "{}") if rows else {}
+        except ValueError:
+            return {}
+        return summary if isinstance(summary, dict) else {}
 
     def begin_run(self, scope: str, *, resume_within: timedelta = RESUME_WITHIN) -> tuple[int, bool]:
         """Resume the unfinished run of ``scope`` if a crawler died in it recently, else start one.

@@ -1,5 +1,9 @@
 """HTTP fetching: one GET per call, with timeouts, retries (urllib3 Retry for the request, our loop for the
-body), robots.txt (protego), conditional requests, a body-size cap and charset detection for link extraction.
+body), robots.txt (protego), conditional requests, limits, and charset detection for link extraction.
+
+Limits (see ``crawler.transport`` and ``crawler.encoding``): one total deadline per URL (connect + headers +
+body, retries included), a body cap on the bytes received AND on the bytes they decode to, and a check of
+the URL and of the address each connection reached (``crawler.address``).
 
 Redirects are not followed here: a 3xx comes back with ``redirect_to`` so the crawl archives every hop and
 owns the loop limit. Failures come back as a ``FetchResult`` with ``error`` set, never as an exception.
@@ -11,28 +15,34 @@ import random
 import re
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from charset_normalizer import from_bytes
 from protego import Protego
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
-from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
 
+from crawler.address import AddressPolicy
 from crawler.archive import HttpRequest, HttpResponse
+from crawler.encoding import BodyDecoder, DecodedTooLarge, UndecodableBody, decode_text
+from crawler.transport import (
+    RETRY_AFTER_CAP,
+    AddressRefused,
+    CrawlRetry,
+    Deadline,
+    DeadlineExceeded,
+    GuardedAdapter,
+    deadline,
+    retry_after_seconds,
+)
+
+__all__ = ["RETRY_AFTER_CAP", "FetchResult", "Fetcher", "decode_text"]
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
-RETRY_AFTER_CAP = 30.0  # seconds: a longer Retry-After (429/503) is waited this long, not hours in a worker
 ROBOTS_MAX_BYTES = 512 * 1024
 ROBOTS_DELAY_CAP = 30.0  # seconds: a robots.txt Crawl-delay above this is capped, not obeyed literally
+DEFAULT_DEADLINE = 300.0  # seconds for one URL, all attempts (settings.request_deadline)
 _CHUNK = 64 * 1024
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_:.-]+)""", re.I)
-_GB_FAMILY = {"gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "gb18030"}
 
 
 @dataclass(slots=True)
@@ -46,6 +56,10 @@ class FetchResult:
     attempts: int = 1
     elapsed: float = 0.0
     robots_blocked: bool = False
+    refused: bool = False  # the URL or the address it connected to is not for the crawler (never retried)
+    decoded: bytes | None = None  # the body with Content-Encoding undone (within the body cap); None: not encoded
+    encoding_problem: str | None = None  # the Content-Encoding could not be undone (the page is read as sent)
+    retry_after: float | None = None  # a 429/503 asked for a wait longer than the crawler gives (seconds)
 
     @property
     def status(self) -> int:
@@ -66,37 +80,14 @@ class FetchResult:
         return self.header("Content-Type")
 
     def entity(self) -> bytes:
-        """The body with gzip/deflate Content-Encoding undone (what link extraction reads)."""
-        encoding = self.header("Content-Encoding").lower().strip()
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            try:
-                return zlib.decompress(self.body, 16 + zlib.MAX_WBITS if "gzip" in encoding else zlib.MAX_WBITS)
-            except zlib.error:
-                return self.body
-        return self.body
+        """The body with its Content-Encoding undone (what link extraction reads), decoded while it streamed."""
+        return self.body if self.decoded is None else self.decoded
 
 
 @dataclass(slots=True)
 class _Robots:
     parser: Protego | None  # None → everything disallowed (robots.txt unreachable)
     reason: str = ""
-
-
-class _CappedRetry(Retry):
-    """urllib3's Retry, honouring a server's Retry-After (on 429 and 503) for at most ``retry_after_cap``
-    seconds: the server asked us to slow down, but one worker thread must not sleep for hours."""
-
-    def __init__(self, *args: Any, retry_after_cap: float = RETRY_AFTER_CAP, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.retry_after_cap = retry_after_cap
-
-    def new(self, **kwargs: Any) -> _CappedRetry:  # each retry is a new object: keep the cap
-        kwargs.setdefault("retry_after_cap", self.retry_after_cap)
-        return super().new(**kwargs)
-
-    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        wait = super().get_retry_after(response)
-        return None if wait is None else min(wait, self.retry_after_cap)
 
 
 @dataclass
@@ -110,6 +101,8 @@ class Fetcher:
     backoff: float = 0.5  # seconds; doubled each retry, plus up to the same again of jitter
     retry_after_cap: float = RETRY_AFTER_CAP
     obey_robots: bool = True
+    deadline: float = DEFAULT_DEADLINE  # seconds for one URL: connect + headers + body, all attempts
+    policy: AddressPolicy = field(default_factory=AddressPolicy)  # where connections may go
     _robots: dict[str, _Robots] = field(default_factory=dict, init=False, repr=False)
     _robots_locks: dict[str, threading.Lock] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -121,7 +114,7 @@ class Fetcher:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            retry = _CappedRetry(
+            retry = CrawlRetry(
                 total=self.retries,
                 connect=self.retries,
                 read=self.retries,
@@ -134,10 +127,10 @@ class Fetcher:
                 status_forcelist=RETRY_STATUSES,
                 allowed_methods=frozenset({"GET", "HEAD"}),
                 raise_on_status=False,  # after the last retry, hand back the 5xx itself
-                respect_retry_after_header=True,  # 429/503 with Retry-After are retried after it, capped
+                respect_retry_after_header=True,  # 429/503 with Retry-After are retried after it, if short
                 retry_after_cap=self.retry_after_cap,
             )
-            adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=4)
+            adapter = GuardedAdapter(self.policy, max_retries=retry, pool_connections=4, pool_maxsize=4)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             session.headers.update(
@@ -195,15 +188,23 @@ class Fetcher:
     def _load_robots(self, origin: str) -> _Robots:
         # RFC 9309: 4xx → no rules; 5xx or unreachable → assume complete disallow.
         try:
-            with self._session().get(
-                origin + "/robots.txt", timeout=self.timeout, allow_redirects=True, stream=True
-            ) as resp:
+            with (
+                deadline(self.deadline) as limit,
+                self._session().get(
+                    origin + "/robots.txt", timeout=self.timeout, allow_redirects=True, stream=True
+                ) as resp,
+            ):
                 if 400 <= resp.status_code < 500:
                     return _Robots(Protego.parse(""))
                 if resp.status_code >= 500:
                     return _Robots(None, f"robots.txt unreachable: HTTP {resp.status_code}")
-                raw = resp.raw.read(ROBOTS_MAX_BYTES, decode_content=True)  # RFC 9309: at least 500 KiB
-        except (requests.RequestException, Urllib3Error, OSError) as exc:
+                # RFC 9309: at least 500 KiB; urllib3 (≥ 2.6) decodes no more than asked for.
+                raw = resp.raw.read(ROBOTS_MAX_BYTES, decode_content=True)
+                if limit.expired:
+                    return _Robots(None, f"robots.txt unreachable: timeout: not complete within {self.deadline:g}s")
+        except AddressRefused as exc:
+            return _Robots(None, f"refused: {exc}")
+        except (requests.RequestException, Urllib3Error, OSError, DeadlineExceeded) as exc:
             return _Robots(None, f"robots.txt unreachable: {_describe(exc)}")
         return _Robots(Protego.parse(raw.decode("utf-8", errors="replace")))
 
@@ -217,29 +218,42 @@ class Fetcher:
             headers["If-Modified-Since"] = last_modified
         started = time.monotonic()
         request = HttpRequest("GET", url, [*self._session().headers.items(), *headers.items()])
+        refusal = self.policy.url_refusal(url)
+        if refusal:
+            return FetchResult(url, request, error=f"refused: {refusal}", refused=True)
         if not self.robots_allows(url):
             reason = self.robots_reason(url) or "disallowed by robots.txt"
+            if reason.startswith("refused: "):  # robots.txt itself led to a refused address
+                return FetchResult(url, request, error=reason, refused=True)
             return FetchResult(url, request, error=reason, robots_blocked=True)
         result = FetchResult(url, request)
-        for attempt in range(self.retries + 1):
-            result, body_failed = self._attempt(url, headers, request)
-            result.attempts = attempt + 1
-            # urllib3's Retry already retried connect/read errors and 5xx before a response arrived;
-            # this loop covers what it cannot: the body breaking off after the headers.
-            if not (body_failed and result.error and _retryable(result.error)):
-                break
-            time.sleep(self.backoff * (2**attempt) + random.uniform(0, self.backoff))
+        with deadline(self.deadline) as limit:
+            for attempt in range(self.retries + 1):
+                result, body_failed = self._attempt(url, headers, request, limit)
+                result.attempts = attempt + 1
+                # urllib3's Retry already retried connect/read errors and 5xx before a response arrived;
+                # this loop covers what it cannot: the body breaking off after the headers.
+                if limit.expired or not (body_failed and result.error and _retryable(result.error)):
+                    break
+                pause = self.backoff * (2**attempt) + random.uniform(0, self.backoff)
+                if pause >= limit.remaining():
+                    break
+                time.sleep(pause)
         result.elapsed = time.monotonic() - started
         return result
 
-    def _attempt(self, url: str, headers: dict[str, str], request: HttpRequest) -> tuple[FetchResult, bool]:
+    def _attempt(
+        self, url: str, headers: dict[str, str], request: HttpRequest, limit: Deadline
+    ) -> tuple[FetchResult, bool]:
         """One request (with urllib3's retries); the flag says the failure happened while reading the body."""
         try:
             resp = self._session().get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False)
+        except AddressRefused as exc:
+            return FetchResult(url, request, error=f"refused: {exc}", refused=True), False
         except requests.exceptions.InvalidURL as exc:
             return FetchResult(url, request, error=f"invalid URL: {exc}"), False
-        except requests.RequestException as exc:
-            return FetchResult(url, request, error=_describe(exc)), False
+        except (requests.RequestException, DeadlineExceeded) as exc:
+            return FetchResult(url, request, error=_timed_out(limit) if limit.expired else _describe(exc)), False
         try:
             sent = resp.request.headers
             request = HttpRequest("GET", url, list(sent.items()))
@@ -252,70 +266,66 @@ class Fetcher:
             result = FetchResult(url, request, response)
             if resp.is_redirect and resp.headers.get("Location"):
                 result.redirect_to = urljoin(url, resp.headers["Location"])
+            if resp.status_code in (429, 503):
+                wait = retry_after_seconds(resp.headers.get("Retry-After"))
+                if wait is not None and wait > self.retry_after_cap:
+                    result.retry_after = wait
             declared = resp.headers.get("Content-Length", "")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
                 result.error = f"body too large: Content-Length {declared} > limit {self.max_body_bytes}"
                 return result, False
-            result.body, result.error = self._read_body(resp)
+            self._read_body(resp, result)
+            if limit.expired:  # the socket was shut under a drip: what arrived is not the whole response
+                result.body, result.decoded, result.error = b"", None, _timed_out(limit)
             return result, result.error is not None
         finally:
             resp.close()
 
-    def _read_body(self, resp: requests.Response) -> tuple[bytes, str | None]:
-        deadline = time.monotonic() + self.timeout * 10  # a slow drip must end too, not only a silent socket
+    def _read_body(self, resp: requests.Response, result: FetchResult) -> None:
+        """Stream the body into ``result``: raw (as archived) and decoded, both within the body cap."""
+        try:
+            decoder = BodyDecoder.for_header(resp.headers.get("Content-Encoding", ""), self.max_body_bytes)
+        except UndecodableBody as exc:
+            decoder, result.encoding_problem = None, str(exc)
         chunks: list[bytes] = []
         size = 0
         try:
             for chunk in resp.raw.stream(_CHUNK, decode_content=False):
                 size += len(chunk)
                 if size > self.max_body_bytes:
-                    return b"", f"body too large: more than {self.max_body_bytes} bytes (aborted)"
-                if time.monotonic() > deadline:
-                    return b"", f"timeout: body not complete after {self.timeout * 10:.0f}s"
+                    result.error = f"body too large: more than {self.max_body_bytes} bytes (aborted)"
+                    return
+                if decoder is not None:
+                    try:
+                        decoder.feed(chunk)
+                    except UndecodableBody as exc:
+                        decoder, result.encoding_problem = None, str(exc)
                 chunks.append(chunk)
+            if decoder is not None:
+                try:
+                    result.decoded = decoder.finish()
+                except UndecodableBody as exc:
+                    result.encoding_problem = str(exc)
+        except DecodedTooLarge:
+            result.error = (
+                f"body too large: {', '.join(decoder.encodings) if decoder else 'encoded'} body decodes to more "
+                f"than {self.max_body_bytes} bytes (aborted after {size} bytes received)"
+            )
+            return
         except (Urllib3Error, requests.RequestException, OSError) as exc:
             got = f" after {size} bytes" if size else ""
-            return b"", f"{_describe(exc)}{got}"
-        return b"".join(chunks), None
-
-
-def decode_text(body: bytes, content_type: str = "") -> str:
-    """Text for link extraction: charset from the HTTP header, then a <meta> tag, then charset-normalizer."""
-    for candidate in (_header_charset(content_type), _meta_charset(body)):
-        if candidate:
-            try:
-                return body.decode(candidate, errors="replace")
-            except LookupError:
-                continue
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(body[:200_000]).best()
-    encoding = _normalise_charset(best.encoding) if best is not None else "gb18030"
-    return body.decode(encoding or "gb18030", errors="replace")
-
-
-def _header_charset(content_type: str) -> str | None:
-    match = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_:.-]+)", content_type or "", re.I)
-    return _normalise_charset(match.group(1)) if match else None
-
-
-def _meta_charset(body: bytes) -> str | None:
-    match = _META_CHARSET.search(body[:4096])
-    return _normalise_charset(match.group(1).decode("ascii", "ignore")) if match else None
-
-
-def _normalise_charset(name: str | None) -> str | None:
-    if not name:
-        return None
-    name = name.strip().lower()
-    return "gb18030" if name in _GB_FAMILY else name  # GB18030 is a superset; pages labelled gb2312 often use GBK
+            result.error = f"{_describe(exc)}{got}"
+            return
+        result.body = b"".join(chunks)
 
 
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _timed_out(limit: Deadline) -> str:
+    return f"timeout: no complete response within {limit.seconds:g}s (request deadline)"
 
 
 def _retryable(error: str) -> bool:

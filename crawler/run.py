@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from crawler.address import AddressPolicy
 from crawler.archive import (
     ArchiveError,
     ArchiveLock,
@@ -31,6 +32,7 @@ from crawler.archive import (
     payload_digest,
     read_record,
 )
+from crawler.budget import PageBudget
 from crawler.catalog import Capture, Catalog
 from crawler.discover import (
     Link,
@@ -41,7 +43,8 @@ from crawler.discover import (
     is_html_type,
     looks_like_report_title,
 )
-from crawler.fetch import RETRY_AFTER_CAP, Fetcher, FetchResult, decode_text
+from crawler.encoding import decode_page, decode_text
+from crawler.fetch import RETRY_AFTER_CAP, Fetcher, FetchResult
 from crawler.file_links import disposition_filename, title_from_filename
 from crawler.jcms import is_datastore
 from crawler.progress import Progress
@@ -52,9 +55,16 @@ from nianbao.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 10
-MAX_PAGER_HOPS = 300  # list pages followed through one pager; more is a calendar-style trap
 WORKERS = 16
 _DOC_TYPES = ("pdf", "msword", "officedocument", "ms-excel", "wps", "octet-stream", "ofd", "kswps")
+
+
+# Reasons the catalog's failure log holds for pages that WERE archived, but may read wrong.
+WARNING_PREFIXES = ("undecodable text:", "content-encoding:")
+
+
+def is_crawl_warning(reason: str) -> bool:
+    return reason.startswith(WARNING_PREFIXES)
 
 
 class CrawlError(click.ClickException):
@@ -81,6 +91,8 @@ class CrawlSummary:
     render_seconds: float = 0.0  # time spent rendering them (browser launch excluded)
     render_skipped: list[str] = field(default_factory=list)  # list pages that needed a browser we do not have
     render_unavailable: str = ""  # why (no Playwright, no Chromium)
+    limits: list[str] = field(default_factory=list)  # caps reached, hosts given up: what this run left out
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (url, note): read, but maybe not right
     sources: list[str] = field(default_factory=list)
     run_id: int = 0
     resumed: bool = False
@@ -108,6 +120,10 @@ class CrawlSummary:
                 f"JavaScript: {self.render_unavailable}"
             )
             lines += [f"    not rendered {url}" for url in self.render_skipped[:20]]
+        lines += [f"  LIMIT: {line}" for line in self.limits]
+        if self.warnings:
+            lines.append(f"  warnings: {len(self.warnings)}")
+            lines += [f"    warning {url} — {note}" for url, note in self.warnings[:10]]
         lines += [f"    removed {url}" for url in self.removed[:20]]
         lines += [f"    dead link {url}" for url in self.dead_links[:20]]
         lines += [f"    failed {url} — {reason}" for url, reason in self.failed[:20]]
@@ -127,6 +143,8 @@ class CrawlSummary:
             "rendered": self.rendered,
             "render_skipped": len(self.render_skipped),
             "interrupted": self.interrupted,
+            "limits": self.limits,
+            "warnings": len(self.warnings),
         }
 
 
@@ -140,6 +158,7 @@ class Task:
     title: str = ""
     pager_hops: int = 0
     chain: tuple[str, ...] = ()  # redirect hops so far, for loop detection
+    list_url: str | None = None  # a pager page: the first page of its list (pages per list are capped)
 
 
 @dataclass
@@ -149,6 +168,8 @@ class _Host:
     next_at: float = 0.0
     delay: float = 0.0
     concurrency: int = 1
+    given_up: str = ""  # why this host is left for the rest of the run (a long Retry-After)
+    skipped: int = 0  # URLs not fetched because of it
 
 
 def crawl(
@@ -185,6 +206,9 @@ def crawl(
 def _select_sources(settings: Settings, source_id: str | None, url: str | None, region: str | None) -> list[Source]:
     try:
         if url:
+            refusal = AddressPolicy.from_settings(settings).url_refusal(url)
+            if refusal:
+                raise CrawlError(f"cannot crawl {url[:200]!r}: {refusal}")
             return [adhoc_source(url, region)]
         if settings.sources_file is None:
             raise CrawlError("no sources to crawl: set sources_file (NIANBAO_SOURCES_FILE) or give a URL")
@@ -225,8 +249,11 @@ class _Crawl:
             retries=int(settings.extra.get("crawl_retries", 3)),
             backoff=float(settings.extra.get("crawl_backoff", 0.5)),
             retry_after_cap=float(settings.extra.get("crawl_retry_after_cap", RETRY_AFTER_CAP)),
+            deadline=settings.request_deadline,
+            policy=AddressPolicy.from_settings(settings),
         )
         self.renderer = Renderer(settings.render_browser, settings.render_timeout, settings.user_agent)
+        self.budget = PageBudget(settings)
         self.summary = CrawlSummary(sources=[s.id for s in sources])
         self.hosts: dict[str, _Host] = {}
         self.seen: set[str] = set()
@@ -271,6 +298,11 @@ class _Crawl:
             self.renderer.close()
             self.progress.done()
         self.summary.interrupted = self.stop.is_set()
+        self.summary.limits = self.budget.describe() + [
+            f"host {name}: {h.given_up}; given up for this run, {h.skipped} URL(s) not fetched"
+            for name, h in self.hosts.items()
+            if h.given_up
+        ]
         if not self.summary.interrupted:
             for source in self.sources:
                 if source.id not in self.incomplete and not source.id.startswith("adhoc:"):
@@ -305,6 +337,16 @@ class _Crawl:
         self.seen.add(task.url)
         name = urlsplit(task.url).netloc
         host = self.hosts.get(name)
+        if host is not None and host.given_up:
+            host.skipped += 1
+            self.incomplete.add(task.source.id)  # unseen listings prove no report is gone
+            return
+        hit = self.budget.admit(task.source, task.list_url)
+        if hit is not None:
+            self.incomplete.add(task.source.id)
+            if hit.refused == 1:  # the first URL a cap turns away: recorded once, described at the end
+                self.catalog.record_failure(self.run_id, hit.url, f"cap: {hit.describe()}")
+            return
         if host is None:
             delay = task.source.delay if task.source.delay is not None else self.settings.crawl_delay
             host = self.hosts[name] = _Host(delay=delay, concurrency=task.source.concurrency)
@@ -372,8 +414,14 @@ class _Crawl:
         capture = self._archive(task, result, kind=kind, title=page.title if page and not task.title else "")
         if rendered is not None:
             self._archive_rendered(task, capture, rendered)
+        if result.encoding_problem:
+            self._warn(task, f"content-encoding: {result.encoding_problem}; read as sent")
         if status != 200:
-            self._fail(task, f"HTTP {status}", gone=status in (404, 410))
+            reason = f"HTTP {status}"
+            if result.retry_after is not None:
+                reason += f"; Retry-After {result.retry_after:.0f}s"
+                self._give_up_host(task, result.retry_after)
+            self._fail(task, reason, gone=status in (404, 410))
             return
         if page is not None:
             self._follow(task, page, kind)
@@ -511,6 +559,25 @@ class _Crawl:
         if state is not None and state.dead:
             self.summary.dead_links.append(task.url)
 
+    def _warn(self, task: Task, note: str) -> None:
+        """A page that was archived but may read wrong (charset, encoding): said in the run and the catalog."""
+        self.summary.warnings.append((task.url, note))
+        self.catalog.record_failure(self.run_id, task.url, note)
+
+    def _give_up_host(self, task: Task, wait: float) -> None:
+        """The server asked for a pause longer than a crawl waits: leave the host for the rest of this run."""
+        name = urlsplit(task.url).netloc
+        host = self.hosts[name]
+        if host.given_up:
+            return
+        host.given_up = f"asked to retry after {wait:.0f}s (longer than the {self.fetcher.retry_after_cap:g}s waited)"
+        host.skipped += len(host.queue)
+        self.incomplete.update(t.source.id for t in host.queue)
+        self.incomplete.add(task.source.id)
+        host.queue.clear()
+        origin = f"{urlsplit(task.url).scheme}://{name}/"
+        self.catalog.record_failure(self.run_id, origin, f"host given up for this run: {host.given_up}")
+
     def _is_listing_task(self, task: Task) -> bool:
         """A start page, a pager page or a page known as a listing: if it failed, some listing went unseen."""
         if task.depth == 0 or task.pager_hops > 0:
@@ -587,7 +654,13 @@ class _Crawl:
             return None
         if content_type.startswith("text/plain") and b"<" not in body[:2048]:
             return None
-        return analyse(task.url, decode_text(body, content_type))
+        decoded = decode_page(body, content_type)
+        note = decoded.note()
+        if decoded.replaced and note:
+            self._warn(task, note)  # archived, but its text may read wrong: say so
+        elif note:
+            log.info("%s: %s", task.url, note)
+        return analyse(task.url, decoded.text)
 
     @staticmethod
     def _titled(task: Task, result: FetchResult, page: Page | None) -> Task:
@@ -625,9 +698,11 @@ class _Crawl:
             if link.is_attachment or link.is_download:
                 self._follow_file(task, link, kind)
                 continue
-            if link.pager:
-                if task.pager_hops < MAX_PAGER_HOPS:
-                    self._enqueue(Task(link.url, source, task.depth, "page", task.url, "", task.pager_hops + 1))
+            if link.pager:  # pages per list are capped in _enqueue (PageBudget)
+                list_url = task.list_url or task.url
+                self._enqueue(
+                    Task(link.url, source, task.depth, "page", task.url, "", task.pager_hops + 1, list_url=list_url)
+                )
                 continue
             if task.depth + 1 > max_depth:
                 continue

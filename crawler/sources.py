@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.address import AddressPolicy
 from crawler.cron import cron_trigger
 
 RENDER_MODES = ("never", "auto", "always")
 DEFAULT_SCHEDULE = "0 3 * * *"  # daily at 03:00, off-peak for government sites
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_HOST_RE = re.compile(r"^[a-z0-9_.-]+(?::\d{1,5})?$")
 
 
 class SourcesError(ValueError):
@@ -36,28 +38,72 @@ class Source:
     concurrency: int = 1  # simultaneous requests to one host
     max_depth: int | None = None  # None → settings.crawl_max_depth
     render: str = "auto"  # never | auto (list pages whose static HTML has no report links) | always
+    max_pages: int | None = None  # URLs fetched per run; None → settings.crawl_max_pages_per_source
+    max_list_pages: int | None = None  # pages per list's pager; None → settings.crawl_max_pages_per_list
     compiled_patterns: tuple[re.Pattern[str], ...] = field(default=(), repr=False, compare=False)
+    _hosts: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A host named without a port (in allowed_hosts, or a start URL on the default port) allows ports 80
+        # and 443: sites move between http and https, not to other ports.
+        if self.allowed_hosts:
+            hosts = frozenset(p for h in self.allowed_hosts for p in _entry_ports(h))
+        else:
+            hosts = frozenset(p for u in self.start_urls for p in _url_ports(u))
+        object.__setattr__(self, "_hosts", hosts)
 
     def hosts(self) -> frozenset[str]:
-        if self.allowed_hosts:
-            return frozenset(h.lower() for h in self.allowed_hosts)
-        return frozenset((urlsplit(u).hostname or "").lower() for u in self.start_urls)
+        """Allowed "host:port" pairs."""
+        return self._hosts
 
     def allows(self, url: str) -> bool:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and (parts.hostname or "").lower() in self.hosts()
+        try:
+            parts = urlsplit(url)
+            port = parts.port or _DEFAULT_PORTS.get(parts.scheme)
+        except ValueError:
+            return False
+        if parts.scheme not in _DEFAULT_PORTS or "@" in parts.netloc:
+            return False
+        return f"{(parts.hostname or '').lower()}:{port}" in self._hosts
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Refused whatever the settings: metadata and link-local addresses, credentials in the URL. Loopback and
+# private ranges depend on the settings and are checked when the crawl starts (crawler.address).
+_ALWAYS = AddressPolicy(allow_loopback=True, allow_private=True)
+
+
+def _host_ports(host: str, port: int | None) -> list[str]:
+    host = host.lower()
+    if port is not None and port not in _DEFAULT_PORTS.values():
+        return [f"{host}:{port}"]
+    return [f"{host}:80", f"{host}:443"]
+
+
+def _entry_ports(entry: str) -> list[str]:
+    host, _, port = entry.partition(":")
+    return _host_ports(host, int(port) if port else None)
+
+
+def _url_ports(url: str) -> list[str]:
+    parts = urlsplit(url)
+    return _host_ports(parts.hostname or "", parts.port)
+
+
+def check_url(url: str) -> str | None:
+    """Why a start URL can never be crawled (not http(s), credentials, metadata or link-local), or None."""
+    return _ALWAYS.url_refusal(url)
 
 
 def adhoc_source(url: str, region: str | None = None, render: str = "auto") -> Source:
-    """A one-off source for ``nianbao crawl URL``: start at ``url`` and stay on its host."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SourcesError(f"not an http(s) URL: {url!r}")
+    """A one-off source for ``nianbao crawl URL``: start at ``url`` and stay on its host and port."""
+    refusal = check_url(url)
+    if refusal:
+        raise SourcesError(f"cannot crawl {url[:200]!r}: {refusal}")
     if render not in RENDER_MODES:
         raise SourcesError(f"render must be one of {', '.join(RENDER_MODES)} (got {render!r})")
-    return Source(
-        id=f"adhoc:{parts.hostname}", name=parts.hostname, start_urls=(url,), region=region or "", render=render
-    )
+    host = urlsplit(url).hostname or ""
+    return Source(id=f"adhoc:{host}", name=host, start_urls=(url,), region=region or "", render=render)
 
 
 def load_sources(path: Path) -> list[Source]:
@@ -111,6 +157,8 @@ def _parse_source(entry: Any, where: str) -> Source:
         "concurrency",
         "max_depth",
         "render",
+        "max_pages",
+        "max_list_pages",
     }
     unknown = set(entry) - known
     if unknown:
@@ -125,9 +173,9 @@ def _parse_source(entry: Any, where: str) -> Source:
     if not starts or not all(isinstance(u, str) for u in starts):
         raise SourcesError(f"{where}: 'start_urls' must be a non-empty list of URLs")
     for url in starts:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SourcesError(f"{where}: not an http(s) URL: {url!r}")
+        refusal = check_url(url)
+        if refusal:
+            raise SourcesError(f"{where}: cannot crawl {url[:200]!r}: {refusal}")
     patterns = tuple(_str_list(entry, "link_patterns", where))
     try:
         compiled = tuple(re.compile(p) for p in patterns)
@@ -152,6 +200,16 @@ def _parse_source(entry: Any, where: str) -> Source:
     render = entry.get("render", "auto")
     if render not in RENDER_MODES:
         raise SourcesError(f"{where}: 'render' must be one of {', '.join(RENDER_MODES)} (got {render!r})")
+    limits = {}
+    for key in ("max_pages", "max_list_pages"):
+        value = entry.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise SourcesError(f"{where}: '{key}' must be a positive integer")
+        limits[key] = value
+    hosts = [h.lower() for h in _str_list(entry, "allowed_hosts", where)]
+    for host in hosts:
+        if not _HOST_RE.match(host):
+            raise SourcesError(f"{where}: allowed host must be 'name' or 'name:port' (got {host!r})")
     region = entry.get("region", "")
     if not isinstance(region, str):
         raise SourcesError(f"{where}: 'region' must be a string like '河南省/平顶山市/鲁山县'")
@@ -160,13 +218,15 @@ def _parse_source(entry: Any, where: str) -> Source:
         name=str(entry.get("name") or sid),
         start_urls=tuple(starts),
         region=region.strip("/"),
-        allowed_hosts=tuple(h.lower() for h in _str_list(entry, "allowed_hosts", where)),
+        allowed_hosts=tuple(hosts),
         link_patterns=patterns,
         schedule=schedule,
         delay=float(delay) if delay is not None else None,
         concurrency=concurrency,
         max_depth=max_depth,
         render=render,
+        max_pages=limits["max_pages"],
+        max_list_pages=limits["max_list_pages"],
         compiled_patterns=compiled,
     )
 

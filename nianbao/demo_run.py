@@ -18,8 +18,8 @@ def run_demo(settings: Settings, *, site_port: int = 8001) -> None:
     with DemoSite(port=site_port) as site:
         start = site.url.rstrip("/") + DEMO_COLUMN
         click.echo(f"1/4 demo government site on {site.url}")
-        # Politeness off: the site is ours and on loopback.
-        crawl_settings = settings.replace(crawl_delay=0.0)
+        # Politeness off and loopback allowed: the site is ours, on 127.0.0.1.
+        crawl_settings = settings.replace(crawl_delay=0.0, crawl_allow_loopback=True)
         click.echo(f"2/4 crawling {start} and archiving to {settings.archive_dir} …")
         summary = crawl(crawl_settings, url=start, progress=True)
         click.echo(summary.describe())

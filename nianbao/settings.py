@@ -29,9 +29,14 @@ class Settings:
     user_agent: str = f"nianbao/{__version__} (+https://github.com/nianbao; archive of government annual reports)"
     warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at this size
     max_body_bytes: int = 50 * 1024 * 1024
-    request_timeout: float = 20.0
+    request_timeout: float = 20.0  # seconds one socket operation (connect, a read) may wait
+    request_deadline: float = 300.0  # seconds for one URL in all: connect + headers + body, retries included
     crawl_delay: float = 1.0  # seconds between requests to one host
     crawl_max_depth: int = 4
+    crawl_max_pages_per_list: int = 500  # pages followed through one list's pager; a source may set its own
+    crawl_max_pages_per_source: int = 10_000  # URLs fetched for one source in one run; a source may set its own
+    crawl_allow_loopback: bool = False  # may the crawler connect to 127.0.0.0/8, ::1 (the demo, tests)
+    crawl_allow_private: bool = False  # may it connect to private ranges (10/8, 172.16/12, 192.168/16, fc00::/7…)
     removal_after_crawls: int = 3  # gone from every listing this many crawls → removed
     render_browser: str = ""  # Chromium for JS-filled lists; "" → chromium on PATH or /usr/bin/chromium
     render_timeout: float = 15.0  # seconds one list page may take to render

@@ -13,6 +13,7 @@ def is_robots_refusal(reason: str) -> bool:
 
 def collect_status(settings: Settings) -> dict[str, Any]:
     from crawler.catalog import Catalog
+    from crawler.run import is_crawl_warning
     from store import open_store
     from store.query import build_search
 
@@ -23,10 +24,15 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             # The last crawl's failures as the crawl itself reported them: robots.txt refusals are not failures.
             failures = catalog.last_run_failures()
             blocked = sum(1 for _, reason in failures if is_robots_refusal(reason))
+            warned = sum(1 for _, reason in failures if is_crawl_warning(reason))  # archived, read with doubt
             stats.pop("last_run_failures", None)
-            stats["last_run_failed"] = len(failures) - blocked
+            stats["last_run_failed"] = len(failures) - blocked - warned
             stats["last_run_blocked_by_robots"] = blocked
             status.update({f"archive.{k}": v for k, v in stats.items()})
+            last_run = catalog.last_run_summary()
+            if last_run:  # what the last crawl left out (caps reached, hosts given up) and its warnings
+                status["crawl.last_run.limits"] = "; ".join(last_run.get("limits", [])) or "none reached"
+                status["crawl.last_run.warnings"] = last_run.get("warnings", 0)
             # Reports read by another parser version are parsed again by the next `nianbao index`.
             for version, n in sorted(catalog.parsers_indexed().items()):
                 status[f"archive.parsed_by.{version or 'unversioned'}"] = n

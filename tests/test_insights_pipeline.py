@@ -24,7 +24,9 @@ KEY = "applications.new.total"
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoSite, Settings, str]]:
     with DemoSite() as site:
-        settings = load_settings(env={}, data_dir=tmp_path_factory.mktemp("data"), crawl_delay=0.0)
+        settings = load_settings(
+            env={}, data_dir=tmp_path_factory.mktemp("data"), crawl_delay=0.0, crawl_allow_loopback=True
+        )
         summary = crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
         assert not summary.failed, summary.describe()
         stats = index_archive(settings)

@@ -30,7 +30,7 @@ def site() -> Iterator[DemoSite]:
 @pytest.fixture(scope="module")
 def pipeline(site: DemoSite, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     data = tmp_path_factory.mktemp("data")
-    settings = load_settings(env={}, data_dir=data, crawl_delay=0.0, request_timeout=5.0)
+    settings = load_settings(env={}, data_dir=data, crawl_delay=0.0, request_timeout=5.0, crawl_allow_loopback=True)
     summary = crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
     assert not summary.failed, summary.describe()
     stats = index_archive(settings)
@@ -154,7 +154,9 @@ def test_cli_parse_prints_json_lines(tmp_path: Path) -> None:
 def test_a_damaged_archive_record_is_reported_and_the_rest_indexed(site: DemoSite, tmp_path: Path) -> None:
     """Bad input loses nothing: an unreadable record is reported, left unindexed for the next run, and
     every other report is indexed."""
-    settings = load_settings(env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0)
+    settings = load_settings(
+        env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0, crawl_allow_loopback=True
+    )
     crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
     with Catalog(settings.catalog_path) as catalog:
         victim = next(c for c in catalog.report_captures() if c.kind == "report")
@@ -178,7 +180,9 @@ def test_a_damaged_archive_record_is_reported_and_the_rest_indexed(site: DemoSit
 def test_a_rebuild_leaves_a_report_it_cannot_read_for_the_next_run(site: DemoSite, tmp_path: Path) -> None:
     """A report indexed before its archived record was damaged is not in the rebuilt index, so it must not
     stay marked as indexed: the next run tries it again (and would index it once the archive is repaired)."""
-    settings = load_settings(env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0)
+    settings = load_settings(
+        env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0, crawl_allow_loopback=True
+    )
     crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
     assert index_archive(settings).indexed
     with Catalog(settings.catalog_path) as catalog:
@@ -208,7 +212,9 @@ def test_parsing_in_helper_processes_gives_the_same_index(
     this process parses alone, in the same order, with the same wrapper pages and non-reports set aside."""
     from indexer import parse_pool
 
-    settings = load_settings(env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0)
+    settings = load_settings(
+        env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0, crawl_allow_loopback=True
+    )
     crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
     alone = index_archive(settings)  # the demo's ~90 captures: below PARALLEL_MIN, parsed here
     with open_store(settings) as store:

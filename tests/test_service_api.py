@@ -479,7 +479,8 @@ def test_admin_reindex_and_crawl_run_in_the_background(store, tmp_path):
 def test_admin_adds_a_source_to_the_sources_file(store, tmp_path):
     sources = tmp_path / "sources.toml"
     sources.write_text('[[source]]\nid = "lushan"\nname = "鲁山县"\nstart_urls = ["http://127.0.0.1:9/"]\n', "utf-8")
-    client = create_app(make_settings(tmp_path, admin_token="tok", sources_file=sources), store=store).test_client()
+    settings = make_settings(tmp_path, admin_token="tok", sources_file=sources, crawl_allow_loopback=True)
+    client = create_app(settings, store=store).test_client()
     auth = {"Authorization": "Bearer tok"}
     new = {
         "id": "jiaxian",

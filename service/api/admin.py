@@ -35,6 +35,18 @@ def require_admin_token() -> None:
         raise ApiError(403, "wrong admin token")
 
 
+def refuse_uncrawlable(field: str, urls: list[str]) -> None:
+    """A 400 naming the URL and the reason when the crawler may not go there (crawler.address)."""
+    from crawler.address import AddressPolicy
+
+    policy = AddressPolicy.from_settings(state.settings())
+    for url in urls:
+        refusal = policy.url_refusal(url)
+        if refusal:
+            message = f"cannot crawl {url[:200]!r}: {refusal}"
+            raise ApiError(400, message, {field: [message]})
+
+
 def _accepted(job: Any):
     return job.as_dict(), 202, {"Location": job.as_dict()["url"]}
 
@@ -47,6 +59,8 @@ def _accepted(job: Any):
 def crawl(args: dict[str, Any]):
     """Crawl every source, one source, or an ad-hoc URL, then index what is new (runs in the background)."""
     settings = state.settings()
+    if args.get("url"):
+        refuse_uncrawlable("url", [args["url"]])
 
     def run() -> str:
         from crawler.run import crawl as run_crawl
@@ -130,5 +144,6 @@ def add_source(args: dict[str, Any]):
     path = state.settings().sources_file
     if path is None:
         raise ApiError(409, "no sources file is configured (settings: sources_file)")
+    refuse_uncrawlable("start_urls", args["start_urls"])
     append_source(Path(path), args)
     return args

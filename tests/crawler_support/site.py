@@ -152,6 +152,39 @@ class Stream:
             pass  # the client gave up, as it should
 
 
+@dataclass
+class Drip:
+    """A 200 sent one byte every ``every`` seconds: its header lines (``in_headers``) or its body, then closed.
+    Each byte arrives well within any socket timeout; only a total deadline ends it early."""
+
+    body: bytes
+    every: float
+    in_headers: bool = False
+    content_type: str = "application/pdf"
+
+    def __call__(self, h: _RequestHandler) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: {self.content_type}\r\nConnection: close\r\n".encode()
+        padding = b"X-Padding: " + b"." * 40 + b"\r\n"
+        h.close_connection = True
+        try:
+            if self.in_headers:
+                h.wfile.write(head)
+                self._drip(h, padding + b"\r\n")
+                h.wfile.write(self.body)
+            else:
+                h.wfile.write(head + b"\r\n")
+                self._drip(h, self.body)
+            h.wfile.flush()
+        except OSError:
+            pass  # the client gave up, as it should
+
+    def _drip(self, h: _RequestHandler, data: bytes) -> None:
+        for i in range(len(data)):
+            h.wfile.write(data[i : i + 1])
+            h.wfile.flush()
+            time.sleep(self.every)
+
+
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as separate writes; do not wait on delayed ACKs
