@@ -22,7 +22,9 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
 
     data = tmp_path_factory.mktemp("demo-data")
     with DemoSite() as site:
-        settings = load_settings(env={}, data_dir=data, crawl_delay=0.0, rate_limit_per_minute=0)
+        settings = load_settings(
+            env={}, data_dir=data, crawl_delay=0.0, rate_limit_per_minute=0, crawl_allow_loopback=True
+        )
         summary = crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
         assert not summary.failed, summary.describe()
         stats = index_archive(settings)

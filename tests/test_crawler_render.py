@@ -29,7 +29,7 @@ def site() -> Iterator[DemoSite]:
 
 
 def _settings(tmp: Path, **kw: object) -> Settings:
-    return load_settings(env={}, data_dir=tmp, crawl_delay=0.0, request_timeout=5.0, **kw)
+    return load_settings(env={}, data_dir=tmp, crawl_delay=0.0, request_timeout=5.0, crawl_allow_loopback=True, **kw)
 
 
 def _js_truth(site: DemoSite) -> set[str]:

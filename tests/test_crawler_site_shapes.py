@@ -34,7 +34,13 @@ def site() -> Iterator[DemoSite]:
 
 @pytest.fixture(scope="module")
 def crawled(site: DemoSite, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    settings = load_settings(env={}, data_dir=tmp_path_factory.mktemp("shapes"), crawl_delay=0.0, request_timeout=5.0)
+    settings = load_settings(
+        env={},
+        data_dir=tmp_path_factory.mktemp("shapes"),
+        crawl_delay=0.0,
+        request_timeout=5.0,
+        crawl_allow_loopback=True,
+    )
     summary = crawl(settings, url=site.url + demo_site.DIRECTORY + "index.html")
     assert not summary.failed, summary.describe()
     index_archive(settings)

@@ -42,7 +42,12 @@ def test_removed_and_back_again_reach_the_index_without_reparsing(tmp_path: Path
             encoding="utf-8",
         )
         settings = load_settings(
-            env={}, data_dir=tmp_path / "data", sources_file=sources, crawl_delay=0.0, removal_after_crawls=1
+            env={},
+            data_dir=tmp_path / "data",
+            sources_file=sources,
+            crawl_delay=0.0,
+            removal_after_crawls=1,
+            crawl_allow_loopback=True,
         )
         url = site.url + removed_path
         crawl(settings)
