@@ -1,4 +1,4 @@
-"""``python -m benchmarks all|search|parse|crawl|insights|pipeline|accuracy|load|peer [options]``: one benchmark, or
+"""``python -m benchmarks all|search|parse|crawl|render|insights|pipeline|accuracy|load|peer [options]``: one benchmark, or
 each at its default size."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ BENCHMARKS = {
     "search": "benchmarks.search_bench",
     "parse": "benchmarks.parse_bench",
     "crawl": "benchmarks.crawl_bench",
+    "render": "benchmarks.render_bench",
     "insights": "benchmarks.insights_bench",
     "pipeline": "benchmarks.pipeline_bench",
     "accuracy": "benchmarks.accuracy_bench",

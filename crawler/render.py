@@ -35,6 +35,8 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 _SKIPPED_TYPES = frozenset({"image", "font", "media"})
+QUIET = 0.15  # seconds without a request in flight after "load": the page's scripts are done
+POLL = 0.025
 
 
 class RenderUnavailable(RuntimeError):
@@ -73,6 +75,7 @@ class Renderer:
         self.launch_seconds = 0.0
         self._pw: Any = None
         self._browser: Any = None
+        self._context: Any = None  # one for the crawl, as one browser window: a fresh context costs ~1 s
 
     def _launch(self) -> None:
         if self._browser is not None:
@@ -93,6 +96,7 @@ class Renderer:
         try:
             self._pw = sync_playwright().start()
             self._browser = self._pw.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
+            self._context = self._browser.new_context(user_agent=self.user_agent or None, java_script_enabled=True)
         except Exception as exc:  # a broken install must not end the crawl
             self.close()
             self.unavailable = f"Chromium at {executable} did not start: {type(exc).__name__}: {exc}"[:300]
@@ -105,9 +109,8 @@ class Renderer:
         Raises RenderUnavailable when there is no browser; other failures (a timeout) raise RuntimeError."""
         self._launch()
         started = time.monotonic()
-        context = self._browser.new_context(user_agent=self.user_agent or None, java_script_enabled=True)
+        page = self._context.new_page()
         try:
-            page = context.new_page()
             page.set_default_timeout(self.timeout * 1000)
 
             def route(r: Any) -> None:
@@ -120,24 +123,41 @@ class Renderer:
                     r.continue_()
 
             page.route("**/*", route)
+            inflight = [0]
+            page.on("request", lambda _r: inflight.__setitem__(0, inflight[0] + 1))
+            for event in ("requestfinished", "requestfailed"):
+                page.on(event, lambda _r: inflight.__setitem__(0, inflight[0] - 1))
             try:
-                page.goto(url, wait_until="networkidle")
+                page.goto(url, wait_until="load")
+                self._settle(page, inflight, started)
             except Exception as exc:
                 raise RuntimeError(f"rendering {url} failed: {type(exc).__name__}: {str(exc)[:200]}") from exc
             html = page.content()
         finally:
-            context.close()
+            page.close()
         elapsed = time.monotonic() - started
         self.pages += 1
         self.seconds += elapsed
         return Rendered(url, html, elapsed)
 
+    def _settle(self, page: Any, inflight: list[int], started: float) -> None:
+        """Wait until the page's own requests (its JSON, late scripts) have been quiet for ``QUIET`` seconds.
+
+        Playwright's "networkidle" waits a fixed 500 ms; a list filled from one JSON answer settles sooner."""
+        quiet_since = time.monotonic()
+        while time.monotonic() - started < self.timeout:
+            page.wait_for_timeout(POLL * 1000)
+            if inflight[0] > 0:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= QUIET:
+                return
+
     def close(self) -> None:
-        for closer in (self._browser, self._pw):
+        for closer in (self._context, self._browser, self._pw):
             if closer is None:
                 continue
             try:
-                closer.close() if closer is self._browser else closer.stop()
+                closer.stop() if closer is self._pw else closer.close()
             except Exception:  # closing a half-started browser may fail; nothing is lost
                 log.debug("closing the renderer failed", exc_info=True)
-        self._browser = self._pw = None
+        self._context = self._browser = self._pw = None
