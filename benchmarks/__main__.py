@@ -1,5 +1,5 @@
-"""``python -m benchmarks all|search|parse|crawl|render|insights|pipeline|accuracy|load|peer [options]``: one benchmark, or
-each at its default size."""
+"""``python -m benchmarks all|search|parse|crawl|render|insights|pipeline|accuracy|load|peer [options]``: one
+benchmark, or each at its default size."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from demo.site import DemoSite
 
 def main(argv: list[str] | None = None) -> dict[str, Any] | int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks render", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pages", type=int, default=10, help="renders to time")
+    parser.add_argument("--pages", type=int, default=5, help="renders to time")
     parser.add_argument("--browser", default="", help="Chromium executable (default: found on PATH)")
     args = parser.parse_args(argv)
     with DemoSite() as site:

@@ -135,7 +135,7 @@ def analyse(url: str, html: str) -> Page:
     """Parse one HTML page: its title, whether it is a report, and its links (pagination marked).
 
     A 大汉 JCMS dataproxy answer (``<datastore>`` XML) is read as a listing of its records."""
-    if jcms.is_datastore(html) and html.lstrip()[:60].lower().startswith(("<?xml", "<datastore")):
+    if html.lstrip()[:60].lower().startswith(("<?xml", "<datastore")) and jcms.is_datastore(html):
         return Page(url=url, title="", is_report=False, links=_dedupe(_record_links(html, url)))
     try:
         doc = lxml.html.document_fromstring(html or "<html></html>")
@@ -150,7 +150,7 @@ def analyse(url: str, html: str) -> Page:
     for bad in doc.xpath("//script|//style|//noscript"):
         bad.drop_tree()
     title = _title(doc)
-    links = _links(doc, base) + generated
+    links = _links(doc, base, bool(_SCRIPTED_HINT.search(html))) + generated
     if looks_like_report_title(title):  # a report page showing its file in a viewer or a frame
         links = [Link(lk.url, title, lk.pager, True) if lk.embedded and not lk.text else lk for lk in links]
     text = _WS.sub("", doc.text_content())
@@ -180,14 +180,19 @@ def _title(doc: lxml.html.HtmlElement) -> str:
     return ""
 
 
-_LINKISH = etree.XPath(
-    "//a|//area|//iframe|//frame|//embed|//object|//*[@onclick or @data-href or @data-url][not(self::a)]"
-)
+_LINK_TAGS = ("a", "area", "iframe", "frame", "embed", "object")
+# Elements a script makes clickable; only looked for when the raw HTML has such a handler (an XPath over
+# every element costs ~100x the tag walk).
+_SCRIPTED = etree.XPath("//*[@onclick or @data-href or @data-url][not(self::a or self::area)]")
+_SCRIPTED_HINT = re.compile(r"""onclick\s*=\s*["'][^"']*(?:open|location|href)|data-(?:href|url)\s*=""", re.I)
 
 
-def _links(doc: lxml.html.HtmlElement, base: str) -> list[Link]:
+def _links(doc: lxml.html.HtmlElement, base: str, scripted: bool = True) -> list[Link]:
     out: list[Link] = []
-    for el in _LINKISH(doc):
+    elements = list(doc.iter(*_LINK_TAGS))
+    if scripted:
+        elements += _SCRIPTED(doc)
+    for el in elements:
         href, embedded = _target(el)
         if not href:
             continue

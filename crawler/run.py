@@ -181,13 +181,14 @@ def crawl(
     progress: bool = False,
     on_capture: Callable[[Capture], None] | None = None,
     stop: threading.Event | None = None,
+    render: str = "auto",
 ) -> CrawlSummary:
     """Crawl one source, an ad-hoc URL, or every source of ``settings.sources_file``; archive and catalog it.
 
     Raises CrawlError when the crawl cannot start. Failures of single URLs never raise: they are recorded
-    in the catalog and listed in the summary.
+    in the catalog and listed in the summary. ``render`` applies to an ad-hoc URL (sources set their own).
     """
-    sources = _select_sources(settings, source_id, url, region)
+    sources = _select_sources(settings, source_id, url, region, render)
     lock = ArchiveLock(settings.archive_dir)
     if not lock.acquire(blocking=False):
         lock.release()
@@ -203,13 +204,15 @@ def crawl(
         lock.release()
 
 
-def _select_sources(settings: Settings, source_id: str | None, url: str | None, region: str | None) -> list[Source]:
+def _select_sources(
+    settings: Settings, source_id: str | None, url: str | None, region: str | None, render: str = "auto"
+) -> list[Source]:
     try:
         if url:
             refusal = AddressPolicy.from_settings(settings).url_refusal(url)
             if refusal:
                 raise CrawlError(f"cannot crawl {url[:200]!r}: {refusal}")
-            return [adhoc_source(url, region)]
+            return [adhoc_source(url, region, render)]
         if settings.sources_file is None:
             raise CrawlError("no sources to crawl: set sources_file (NIANBAO_SOURCES_FILE) or give a URL")
         sources = load_sources(settings.sources_file)

@@ -56,13 +56,22 @@ def demo_site(host: str, port: int) -> None:
 @click.option("--source", "source_id", help="Crawl one source of the sources file now.")
 @click.option("--region", help="Region of an ad-hoc URL, e.g. 河南省/平顶山市/鲁山县.")
 @click.option("--no-index", is_flag=True, help="Archive only; do not parse and index new captures.")
+@click.option(
+    "--render",
+    type=click.Choice(["never", "auto", "always"]),
+    default="auto",
+    show_default=True,
+    help="Ad-hoc URL: render list pages filled by JavaScript in headless Chromium (sources set it per source).",
+)
 @click.pass_context
-def crawl(ctx: click.Context, url: str | None, source_id: str | None, region: str | None, no_index: bool) -> None:
+def crawl(
+    ctx: click.Context, url: str | None, source_id: str | None, region: str | None, no_index: bool, render: str
+) -> None:
     """Crawl every source (or one with --source, or an ad-hoc URL), archive to WARC, index what is new."""
     from crawler.run import crawl as run_crawl
 
     settings = _settings(ctx)
-    summary = run_crawl(settings, source_id=source_id, url=url, region=region, progress=True)
+    summary = run_crawl(settings, source_id=source_id, url=url, region=region, progress=True, render=render)
     click.echo(summary.describe())
     if not no_index:
         _index(settings, rebuild=False)
