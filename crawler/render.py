@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,15 @@ def find_browser(setting: str = "") -> str | None:
 class Renderer:
     """One headless Chromium, launched on first use and closed with ``close()``."""
 
-    def __init__(self, browser_path: str = "", timeout: float = 15.0, user_agent: str = "") -> None:
+    def __init__(
+        self,
+        browser_path: str = "",
+        timeout: float = 15.0,
+        user_agent: str = "",
+        refusal: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.browser_path = browser_path
+        self.refusal = refusal  # the crawl's address policy: the page's own requests obey it too
         self.timeout = timeout
         self.user_agent = user_agent
         self.unavailable: str | None = None  # why rendering is impossible, once known
@@ -119,6 +127,8 @@ class Renderer:
                     r.fulfill(status=200, body=body, headers={"Content-Type": content_type or "text/html"})
                 elif request.resource_type in _SKIPPED_TYPES:
                     r.abort()
+                elif self.refusal is not None and self.refusal(request.url):
+                    r.abort("blockedbyclient")  # a script asking for an internal address gets nothing
                 else:
                     r.continue_()
 

@@ -255,7 +255,12 @@ class _Crawl:
             deadline=settings.request_deadline,
             policy=AddressPolicy.from_settings(settings),
         )
-        self.renderer = Renderer(settings.render_browser, settings.render_timeout, settings.user_agent)
+        self.renderer = Renderer(
+            settings.render_browser,
+            settings.render_timeout,
+            settings.user_agent,
+            refusal=AddressPolicy.from_settings(settings).url_refusal,
+        )
         self.budget = PageBudget(settings)
         self.summary = CrawlSummary(sources=[s.id for s in sources])
         self.hosts: dict[str, _Host] = {}

@@ -242,12 +242,16 @@ _APPEND = click.option(
 @click.pass_context
 def sources_discover(ctx: click.Context, url: str, region: str, append_to: Path | None) -> None:
     """Find the 年报 columns of the site at URL (department and township columns included)."""
+    from crawler.address import AddressPolicy
     from crawler.fetch import Fetcher
     from crawler.source_discovery import DiscoveryError, discover
 
     settings = _settings(ctx)
     fetcher = Fetcher(
-        user_agent=settings.user_agent, timeout=settings.request_timeout, max_body_bytes=settings.max_body_bytes
+        user_agent=settings.user_agent,
+        timeout=settings.request_timeout,
+        max_body_bytes=settings.max_body_bytes,
+        policy=AddressPolicy.from_settings(settings),  # the crawl's address rules (no loopback unless allowed)
     )
     try:
         found = discover(url, fetcher=fetcher, region=region.strip("/"))

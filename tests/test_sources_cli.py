@@ -22,7 +22,9 @@ def site() -> Iterator[DemoSite]:
 
 
 def _run(tmp_path: Path, *args: str):
-    return CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), *args], env={})
+    # The demo site is on loopback, which the crawler's address policy refuses unless allowed.
+    env = {"NIANBAO_CRAWL_ALLOW_LOOPBACK": "1"}
+    return CliRunner().invoke(main, ["--data-dir", str(tmp_path / "data"), *args], env=env)
 
 
 def _expected_columns(site: DemoSite) -> dict[str, str]:
@@ -61,6 +63,11 @@ def test_discover_finds_every_column_with_regions_and_appends_once(site: DemoSit
 def test_discover_of_a_site_that_does_not_answer(tmp_path: Path) -> None:
     result = _run(tmp_path, "sources", "discover", "http://127.0.0.1:9/")
     assert result.exit_code == 1 and "did not answer" in result.output
+
+
+def test_discover_obeys_the_address_policy(site: DemoSite, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["--data-dir", str(tmp_path), "sources", "discover", site.url + "/"], env={})
+    assert result.exit_code == 1 and "[[source]]" not in result.output
 
 
 def test_import_a_csv_of_sites(tmp_path: Path) -> None:
