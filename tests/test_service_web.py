@@ -335,3 +335,38 @@ def test_csv_export_carries_the_sorted_metric_and_stats_counts_are_integers(clie
         assert isinstance(row["values"]["count:applications.new.total"], int)
         assert isinstance(row["values"]["sum:applications.new.total"], int)
     assert client.get("/favicon.ico").status_code == 200
+
+
+def test_overlapping_fragments_are_merged_and_cuts_marked():
+    from service.present import merge_fragments
+    from store.base import Fragment
+    from store.highlight import fragments
+    from store.query import Term
+
+    overview = "本年度共收到依申请公开政府信息申请12件，均在法定期限内答复。" + "主动公开政府信息若干条。" * 12
+    sub = overview[:32]
+    frags = fragments([("overview", overview), ("overview.application", sub)], [Term("依申请公开")])
+    assert frags[0].text.endswith("…") and not frags[0].text.startswith("…")  # cut at the end only
+    merged = merge_fragments(frags)
+    assert [f.section for f in merged] == ["overview"]  # the sub-section's paragraph is inside part 一's
+    a = Fragment("overview", "…甲乙丙丁<mark>依申请公开</mark>戊己庚辛")
+    b = Fragment("problems", "<mark>依申请公开</mark>戊己庚辛壬癸…")
+    (joined,) = merge_fragments([a, b])
+    assert joined.text == "…甲乙丙丁<mark>依申请公开</mark>戊己庚辛壬癸…"
+    assert len(merge_fragments([a, Fragment("problems", "完全不同的一段话，没有重叠的文字")])) == 2
+
+
+def test_one_growth_format_and_beijing_time():
+    from service.present import change_text, local_time, metric_text, percent_text
+
+    assert change_text(3, 0.4286) == "+3（+42.9%）"
+    assert change_text(-46, -0.648) == "−46（−64.8%）"
+    assert change_text(5, None) == "+5（上年为 0）"
+    assert change_text(None, None) == "—"
+    assert metric_text("yoy.applications.new.total.rel", 4.2) == "+420%"  # was shown as 4.2
+    assert metric_text("yoy.applications.new.total.abs", -3) == "−3"
+    assert metric_text("copied.peers_ratio", 0.435) == "43.5%"
+    assert percent_text(1 / 3) == "33.3%"
+    assert local_time("2026-12-03T14:50:37+00:00") == "2026-12-03 22:50"
+    assert local_time("2026-12-03T20:00:00Z") == "2026-12-04 04:00"
+    assert local_time("2026-12-03") == "2026-12-03"
