@@ -43,6 +43,15 @@ class ArchiveError(Exception):
     """An archived record cannot be read back."""
 
 
+class PayloadTooLarge(ArchiveError):
+    """An archived payload decodes (Content-Encoding undone) to more than the reader's cap: a compression
+    bomb, or a file bigger than anything it should hold. Only the cap (plus one byte) was decoded."""
+
+    def __init__(self, where: str, cap: int) -> None:
+        super().__init__(f"{where}: the archived payload decodes to more than {cap:,} bytes; refused")
+        self.cap = cap
+
+
 @dataclass(frozen=True, slots=True)
 class RecordRef:
     """Where one record sits: file name (relative to the archive directory), byte offset and length."""
@@ -286,15 +295,18 @@ class StoredRecord:
     length: int
 
 
-def read_record(path: Path, offset: int, length: int | None = None) -> StoredRecord:
-    """Read the one record at ``offset`` in a WARC file; raises ArchiveError if it is not there or damaged."""
+def read_record(path: Path, offset: int, length: int | None = None, max_payload: int | None = None) -> StoredRecord:
+    """Read the one record at ``offset`` in a WARC file; raises ArchiveError if it is not there or damaged,
+    PayloadTooLarge when its payload decodes to more than ``max_payload`` bytes (decoding stops there)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(offset)
             data = fh.read(length) if length else None
             stream = io.BytesIO(data) if data is not None else fh
             for record in ArchiveIterator(stream):
-                return _stored(record, offset, length or 0)
+                return _stored(record, offset, length or 0, max_payload)
+    except PayloadTooLarge as exc:
+        raise PayloadTooLarge(f"{path.name}:{offset}", exc.cap) from None
     except (OSError, ValueError, EOFError, zlib.error) as exc:
         raise ArchiveError(f"cannot read record at {path.name}:{offset}: {exc}") from exc
     except Exception as exc:  # warcio raises ArchiveLoadFailed and a few others for damaged data
@@ -302,20 +314,21 @@ def read_record(path: Path, offset: int, length: int | None = None) -> StoredRec
     raise ArchiveError(f"no record at {path.name}:{offset}")
 
 
-def _entity(body: bytes, content_encoding: str, offset: int) -> bytes:
+def _entity(body: bytes, content_encoding: str, offset: int, cap: int) -> bytes:
     """The stored body with its Content-Encoding undone under a cap (warcio would decode without one); a body
     that is not valid data of its coding is returned as stored, as the crawler read it."""
     try:
-        return decode_entity(body, content_encoding, MAX_PAYLOAD_BYTES)
+        decoded = decode_entity(body, content_encoding, cap)
     except DecodedTooLarge as exc:
-        raise ArchiveError(
-            f"record at offset {offset}: {content_encoding} payload decodes to more than {MAX_PAYLOAD_BYTES} bytes"
-        ) from exc
+        raise PayloadTooLarge(f"record at offset {offset} ({content_encoding})", cap) from exc
     except UndecodableBody:
-        return body
+        decoded = body
+    if len(decoded) > cap:
+        raise PayloadTooLarge(f"record at offset {offset}", cap)
+    return decoded
 
 
-def _stored(record: ArcWarcRecord, offset: int, length: int) -> StoredRecord:
+def _stored(record: ArcWarcRecord, offset: int, length: int, max_payload: int | None = None) -> StoredRecord:
     headers = dict(record.rec_headers.headers)
     http = record.http_headers
     status = 0
@@ -329,7 +342,8 @@ def _stored(record: ArcWarcRecord, offset: int, length: int) -> StoredRecord:
     payload = b""
     if record.rec_type in ("response", "conversion", "resource"):
         encoding = http.get_header("Content-Encoding", "") if http is not None else ""
-        payload = _entity(record.raw_stream.read(), encoding or "", offset)
+        cap = MAX_PAYLOAD_BYTES if max_payload is None else min(max_payload, MAX_PAYLOAD_BYTES)
+        payload = _entity(record.raw_stream.read(), encoding or "", offset, cap)
     content_type = http.get_header("Content-Type", "") if http is not None else headers.get("Content-Type", "")
     return StoredRecord(
         rec_type=record.rec_type,

@@ -229,10 +229,11 @@ class Catalog:
         for row in self._q(sql):
             yield _capture(row)
 
-    def read_payload(self, capture: Capture, archive_dir: Path) -> bytes:
+    def read_payload(self, capture: Capture, archive_dir: Path, max_bytes: int | None = None) -> bytes:
         """The archived entity body, exactly as the server sent it (Content-Encoding undone).
 
-        A revisit is followed to the capture holding the bytes. Raises ArchiveError if the record is unreadable.
+        A revisit is followed to the capture holding the bytes. Raises ArchiveError if the record is unreadable,
+        PayloadTooLarge (an ArchiveError) when it decodes to more than ``max_bytes`` (decoding stops there).
         """
         seen: set[int] = set()
         while capture.revisit_of is not None:
@@ -243,7 +244,7 @@ class Catalog:
             if original is None:
                 raise ArchiveError(f"capture {capture.id} refers to missing capture {capture.revisit_of}")
             capture = original
-        record = read_record(Path(archive_dir) / capture.warc_file, capture.offset, capture.length)
+        record = read_record(Path(archive_dir) / capture.warc_file, capture.offset, capture.length, max_bytes)
         if record.digest and record.digest != capture.digest:
             raise ArchiveError(f"capture {capture.id}: archived digest {record.digest} != catalog {capture.digest}")
         return record.payload

@@ -43,12 +43,28 @@ class ParseJob:
     digest: str
     captured_at: str | None
     title_hint: str | None
+    refused: str = ""  # why the payload was not read (e.g. it decodes past the size cap): a parse_failed document
+    budget_s: float = 0.0  # parse time budget (0: none); past it the document is flagged parse_failed
 
     def run(self) -> ReportDocument:
+        from indexer.budget import ParseBudgetExceeded, time_budget
+        from indexer.document import Warning
         from indexer.parse import parse_bytes
 
+        try:
+            with time_budget(self.budget_s):
+                doc = self._parse(parse_bytes)
+        except ParseBudgetExceeded as exc:  # fired between the parser's end and the budget's: still a failure
+            doc = self._parse(parse_bytes, b"")
+            doc.flags, doc.warnings = ["parse_failed"], [Warning("parse_failed", f"解析超时 / {exc}")]
+        if self.refused:  # the empty payload's warning replaced by the reason
+            doc.flags = ["parse_failed"]
+            doc.warnings = [Warning("parse_failed", self.refused)]
+        return doc
+
+    def _parse(self, parse_bytes: Callable[..., ReportDocument], data: bytes | None = None) -> ReportDocument:
         return parse_bytes(
-            self.data,
+            self.data if data is None else data,
             url=self.url,
             content_type=self.content_type,
             region=self.region,

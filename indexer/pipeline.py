@@ -11,6 +11,7 @@ and its attachments (usually the same report again as PDF) are kept in the archi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -84,10 +85,13 @@ def _job(
 ) -> ParseJob | None:
     """What parsing the capture needs, or None (recorded in ``stats``) when its archived record cannot be
     read: the capture stays unindexed, so the next run tries again once the archive is repaired."""
-    from crawler.archive import ArchiveError
+    from crawler.archive import ArchiveError, PayloadTooLarge
 
+    refused = ""
     try:
-        data = catalog.read_payload(capture, settings.archive_dir)
+        data = catalog.read_payload(capture, settings.archive_dir, max_bytes=settings.max_body_bytes)
+    except PayloadTooLarge as exc:  # kept in the archive; indexed as unreadable, with the reason
+        data, refused = b"", f"文件过大 / {exc} (cap: max_body_bytes)"
     except (ArchiveError, OSError) as exc:
         stats.unreadable.append(f"{capture.url} (capture {capture.id}): {exc}")
         return None
@@ -100,6 +104,8 @@ def _job(
         digest=capture.digest,
         captured_at=capture.captured_at,
         title_hint=title_hint or capture.title or None,
+        refused=refused,
+        budget_s=settings.parse_seconds,
     )
 
 
@@ -130,6 +136,24 @@ def is_report(doc: ReportDocument) -> bool:
 # A document to write, its capture, and other captures to record as indexed once it is stored (a wrapper page
 # rides on its last attachment: recorded before, a crash in between lost the attachment for good).
 Pending = tuple[ReportDocument, "Capture", list[tuple[str, str]]]
+
+
+NOT_A_REPORT_FLAG = "not_a_report"
+
+
+def _flag_not_a_report(doc: ReportDocument) -> ReportDocument:
+    """An attachment the page offered as its report but which reads as none (an HTML error page or a notice
+    served as .pdf): indexed anyway, so it can be found, with the flag users filter on and the reason why.
+    One that failed to parse already carries its own flag (parse_failed, needs_ocr, unsupported_format). Its
+    title is the page's (a hint), so only its content counts: template, section headings, tables."""
+    from indexer.document import Warning
+    from indexer.parse import not_a_report
+
+    reason = not_a_report(dataclasses.replace(doc, title=""))
+    if reason and not doc.flags:
+        doc.flags.append(NOT_A_REPORT_FLAG)
+        doc.warnings.append(Warning(NOT_A_REPORT_FLAG, f"附件不是年报 / the attachment reads as no report: {reason}"))
+    return doc
 
 
 def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool) -> Iterator[Pending]:
@@ -164,7 +188,7 @@ def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, on
                 if not pending(child):
                     stats.already_indexed += 1
                 elif (job := _job(catalog, child, settings, doc.title or cap.title, stats)) is not None:
-                    produced.append((_with_state(job.run(), catalog, child), child))
+                    produced.append((_flag_not_a_report(_with_state(job.run(), catalog, child)), child))
                 else:
                     complete = False
             wrapper_mark = [(cap.digest, WRAPPER)] if complete else []

@@ -28,7 +28,8 @@ class Settings:
     public_url: str = ""  # e.g. https://nianbao.example.org: links in feeds use it instead of the request's Host
     user_agent: str = f"nianbao/{__version__} (+https://github.com/nianbao; archive of government annual reports)"
     warc_max_bytes: int = 256 * 1024 * 1024  # rotate WARC files at this size
-    max_body_bytes: int = 50 * 1024 * 1024
+    max_body_bytes: int = 50 * 1024 * 1024  # also the cap on an archived payload decoded for indexing or serving
+    parse_seconds: float = 60.0  # time budget to parse one document; past it: flag parse_failed (0 = none)
     request_timeout: float = 20.0  # seconds one socket operation (connect, a read) may wait
     request_deadline: float = 300.0  # seconds for one URL in all: connect + headers + body, retries included
     crawl_delay: float = 1.0  # seconds between requests to one host

@@ -16,6 +16,10 @@ from indexer.document import ReportDocument
 log = logging.getLogger(__name__)
 
 MAX_DIFF_LINES = 5000
+# Lines of each side compared: difflib is quadratic in the worst case, and a report is a few hundred lines.
+# Beyond this the diff covers the first lines and says so (bounded time whatever the captures hold).
+MAX_COMPARED_LINES = 4000
+MAX_LINE_CHARS = 2000
 _PRINTABLE_ASCII = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 
 
@@ -81,9 +85,18 @@ def _tidy(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def _compared(text: str) -> tuple[list[str], bool]:
+    lines = text.splitlines()
+    cut = len(lines) > MAX_COMPARED_LINES or any(len(line) > MAX_LINE_CHARS for line in lines)
+    return [line[:MAX_LINE_CHARS] for line in lines[:MAX_COMPARED_LINES]], cut
+
+
 def text_diff(old: str, new: str, old_name: str, new_name: str) -> str:
-    lines = difflib.unified_diff(old.splitlines(), new.splitlines(), old_name, new_name, lineterm="")
+    (old_lines, old_cut), (new_lines, new_cut) = _compared(old), _compared(new)
+    lines = difflib.unified_diff(old_lines, new_lines, old_name, new_name, lineterm="")
     out = []
+    if old_cut or new_cut:
+        out.append(f"… (compared the first {MAX_COMPARED_LINES} lines, each cut at {MAX_LINE_CHARS} characters)")
     for i, line in enumerate(lines):
         if i >= MAX_DIFF_LINES:
             out.append(f"… (diff cut at {MAX_DIFF_LINES} lines)")

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Response
 
-from crawler.archive import ArchiveError
+from crawler.archive import ArchiveError, PayloadTooLarge
 from indexer.document import ReportDocument
 from service import archive, reading, state
 from service.api import Blueprint
@@ -43,8 +43,16 @@ def report(report_id: str):
 
 
 def read_payload(catalog: Any, capture: Any) -> bytes:
+    """The capture's decoded payload, decoding at most ``max_body_bytes`` (a compression bomb is refused)."""
+    settings = state.settings()
     try:
-        return catalog.read_payload(capture, state.settings().archive_dir)
+        return catalog.read_payload(capture, settings.archive_dir, max_bytes=settings.max_body_bytes)
+    except PayloadTooLarge as exc:
+        raise ApiError(
+            422,
+            f"the archived capture {capture.id} decodes to more than {settings.max_body_bytes:,} bytes "
+            "(max_body_bytes); it is kept in the archive but not served",
+        ) from exc
     except (OSError, ValueError, ArchiveError) as exc:  # a damaged or missing WARC file is ours, not the client's
         log.error("cannot read capture %s: %s", capture.id, exc)
         raise ApiError(503, f"the archived capture {capture.id} cannot be read right now") from exc
