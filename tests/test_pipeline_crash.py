@@ -39,7 +39,9 @@ pipeline.index_archive(load_settings(env={}, data_dir=sys.argv[1]))
 
 
 def test_reports_of_attachment_only_pages_survive_a_killed_indexer(tmp_path: Path) -> None:
-    settings = load_settings(env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0)
+    settings = load_settings(
+        env={}, data_dir=tmp_path / "data", crawl_delay=0.0, request_timeout=5.0, crawl_allow_loopback=True
+    )
     with DemoSite() as site:
         summary = crawl(settings, url=site.url.rstrip("/") + DEMO_COLUMN)
     assert not summary.failed, summary.describe()

@@ -178,7 +178,9 @@ def admin(docs, tmp_path):
     sources = tmp_path / "sources.toml"
     sources.write_text('[[source]]\nid = "lushan"\nname = "鲁山县"\nstart_urls = ["http://127.0.0.1:9/ls/"]\n', "utf-8")
     store = make_store(tmp_path / "index.sqlite3", docs[:3])
-    settings = make_settings(tmp_path, admin_token="s3cret", rate_limit_per_minute=0, sources_file=sources)
+    settings = make_settings(
+        tmp_path, admin_token="s3cret", rate_limit_per_minute=0, sources_file=sources, crawl_allow_loopback=True
+    )
     app = create_app(settings, store=store)
     yield app.test_client(), sources
     state.close(app)
@@ -214,7 +216,7 @@ def test_admin_source_with_a_valid_schedule_is_added(admin):
     client, sources = admin
     new = {"id": "jiaxian", "name": "郏县", "start_urls": ["http://127.0.0.1:9/jx/"], "schedule": "15 2 * * 7"}
     assert client.post("/api/v1/admin/sources", json=new, headers=AUTH).status_code == 201
-    scheduler = build_scheduler(make_settings(sources.parent, sources_file=sources))
+    scheduler = build_scheduler(make_settings(sources.parent, sources_file=sources, crawl_allow_loopback=True))
     try:
         assert sorted(j.id for j in scheduler.get_jobs()) == [JOB_PREFIX + "jiaxian", JOB_PREFIX + "lushan"]
     finally:
