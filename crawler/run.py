@@ -545,6 +545,7 @@ class _Crawl:
             last_modified=result.header("Last-Modified") or None if ok else None,
             seen=ok,
             gone=result.status in (404, 410),
+            when=capture.captured_at,  # the record's WARC-Date: a catalog rebuilt from the archive agrees
         )
 
     def _fail(self, task: Task, reason: str, *, gone: bool = False) -> None:

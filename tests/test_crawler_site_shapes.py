@@ -111,6 +111,24 @@ def test_reindex_rebuilds_the_same_reports_from_the_archive(crawled: Settings) -
         assert {d.id: d.to_dict() for d in store.iter_documents()} == before
 
 
+def test_a_catalog_rebuilt_from_the_warc_files_gives_the_same_reports(crawled: Settings) -> None:
+    """The archive alone: titles from Content-Disposition, the one-report-per-file choice and the states all
+    come back from the WARC records."""
+    with open_store(crawled) as store:
+        before = {d.id: d.to_dict() for d in store.iter_documents()}
+    for suffix in ("", "-wal", "-shm"):
+        old = crawled.catalog_path.with_name(crawled.catalog_path.name + suffix)
+        if old.exists():
+            old.unlink()
+    Catalog.rebuild_from_archive(crawled.catalog_path, crawled.archive_dir).close()
+    index_archive(crawled, rebuild=True)
+    with open_store(crawled) as store:
+        after = {d.id: d.to_dict() for d in store.iter_documents()}
+    assert after.keys() == before.keys()
+    for rid, doc in after.items():
+        assert doc == before[rid], rid
+
+
 def test_jcms_page_reading() -> None:
     page = demo_site.build_site(1)[demo_site.JCMS_COLUMN].body.decode("utf-8")
     paging = jpage(page)
