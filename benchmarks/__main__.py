@@ -1,4 +1,4 @@
-"""``python -m benchmarks all|search|parse|crawl|render|insights|pipeline|accuracy|load|peer [options]``: one
+"""``python -m benchmarks all|search|parse|crawl|render|insights|pipeline|accuracy|load|peer|swap [options]``: one
 benchmark, or each at its default size."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "accuracy": "benchmarks.accuracy_bench",
     "load": "benchmarks.load_bench",
     "peer": "benchmarks.peer_bench",
+    "swap": "benchmarks.swap_bench",
 }
 
 
