@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import socket
 import threading
 import time
@@ -63,8 +65,7 @@ class Deadline:
         self.expired = False
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
+        self._done = False
 
     def remaining(self) -> float:
         return self.at - time.monotonic()
@@ -82,18 +83,61 @@ class Deadline:
 
     def _fire(self) -> None:
         with self._lock:
+            if self._done:
+                return
             self.expired = True
             sock = self._sock
         if sock is not None:
             _shutdown(sock)
 
     def __enter__(self) -> Deadline:
-        self._timer.start()
+        _WATCHDOG.add(self)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._timer.cancel()
-        self.attach(None)
+        with self._lock:
+            self._done = True
+            self._sock = None
+        _WATCHDOG.ended()
+
+
+class _Watchdog:
+    """One thread for every deadline of the process (a timer thread per request costs a thread start each)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Deadline]] = []
+        self._cond = threading.Condition()
+        self._count = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._active = 0
+
+    def ended(self) -> None:
+        with self._cond:
+            self._active -= 1
+
+    def add(self, limit: Deadline) -> None:
+        with self._cond:
+            self._active += 1
+            if len(self._heap) > 2 * self._active + 64:  # mostly requests that ended long before their deadline
+                self._heap = [entry for entry in self._heap if not entry[2]._done]
+                heapq.heapify(self._heap)
+            heapq.heappush(self._heap, (limit.at, next(self._count), limit))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="nianbao-deadlines", daemon=True)
+                self._thread.start()
+            if self._heap[0][2] is limit:
+                self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(self._heap[0][0] - time.monotonic() if self._heap else None)
+                _, _, limit = heapq.heappop(self._heap)
+            limit._fire()  # a no-op when its request has ended
+
+
+_WATCHDOG = _Watchdog()
 
 
 _current = threading.local()
