@@ -111,8 +111,9 @@ class Renderer:
             raise RenderUnavailable(self.unavailable) from exc
         self.launch_seconds = time.monotonic() - started
 
-    def render(self, url: str, body: bytes, content_type: str) -> Rendered:
-        """The DOM of ``url`` after its scripts ran, the main document answered with ``body``.
+    def render(self, url: str, body: bytes, content_type: str, allow: Callable[[str], bool] | None = None) -> Rendered:
+        """The DOM of ``url`` after its scripts ran, the main document answered with ``body``. The page's own
+        requests go out only to URLs ``allow`` accepts (the source's hosts, the crawler's address rules).
 
         Raises RenderUnavailable when there is no browser; other failures (a timeout) raise RuntimeError."""
         self._launch()
@@ -125,7 +126,7 @@ class Renderer:
                 request = r.request
                 if request.url == url and request.is_navigation_request():
                     r.fulfill(status=200, body=body, headers={"Content-Type": content_type or "text/html"})
-                elif request.resource_type in _SKIPPED_TYPES:
+                elif request.resource_type in _SKIPPED_TYPES or (allow is not None and not allow(request.url)):
                     r.abort()
                 elif self.refusal is not None and self.refusal(request.url):
                     r.abort("blockedbyclient")  # a script asking for an internal address gets nothing

@@ -624,7 +624,7 @@ class _Crawl:
         if not self._wants_render(task, page, body):
             return None
         try:
-            rendered = self.renderer.render(task.url, body, content_type)
+            rendered = self.renderer.render(task.url, body, content_type, allow=self._render_allows(task.source))
         except RenderUnavailable as exc:
             self.summary.render_skipped.append(task.url)
             self.summary.render_unavailable = str(exc)
@@ -639,6 +639,12 @@ class _Crawl:
         self.summary.rendered += 1
         self.summary.render_seconds += rendered.seconds
         return rendered
+
+    def _render_allows(self, source: Source) -> Callable[[str], bool]:
+        """Where the browser may send a rendered page's own requests: the source's hosts and ports, under the
+        crawler's address rules (Chromium resolves names itself: a name is judged by the URL alone here)."""
+        policy = self.fetcher.policy
+        return lambda url: source.allows(url) and policy.url_refusal(url) is None
 
     def _archive_rendered(self, task: Task, capture: Capture, rendered: Rendered) -> None:
         meta = {"source-id": task.source.id, "kind": "rendered-dom", "run-id": str(self.run_id)}

@@ -5,6 +5,7 @@ is recorded (run summary, catalog), never silent, and each test is bounded to a 
 from __future__ import annotations
 
 import gzip
+import json
 import socket
 import time
 import tracemalloc
@@ -20,6 +21,7 @@ from crawler_support.site import Drip, Flaky, Page, Site
 from crawler.address import AddressPolicy
 from crawler.catalog import Catalog
 from crawler.fetch import Fetcher
+from crawler.render import Renderer, find_browser
 from crawler.run import CrawlError, crawl
 from nianbao.status import collect_status
 
@@ -264,6 +266,31 @@ def test_links_are_followed_only_to_the_allowed_host_and_port(tmp_path: Path) ->
         assert other.log == []
         assert {p for p, _ in site.log} == {"/robots.txt", "/nb/index.html", "/nb/ok.html", "/nb/r.html", "/", "/xwzx/"}
         assert all("Authorization" not in headers for _, headers in site.log)
+
+
+@pytest.mark.skipif(find_browser() is None, reason="no chromium binary (scripts/bootstrap.sh --system)")
+def test_a_rendered_page_calls_only_what_the_crawl_allows(tmp_path: Path) -> None:
+    """The browser that renders a JavaScript list sends the page's own requests only where ``allow`` (in a crawl:
+    the source's hosts and ports under the address rules) says; the others are aborted before they leave."""
+    with Site() as site:
+        script = """<script>
+        fetch("/nb/secret.json").catch(() => null);
+        fetch("/nb/list.json").then(r => r.json()).then(items => {
+          document.getElementById("list").innerHTML = items.map(i => `<li>${i}</li>`).join("");
+        });
+        </script>"""
+        html = f"<html><head><meta charset='utf-8'></head><body><ul id='list'></ul>{script}</body></html>"
+        site.routes["/nb/list.json"] = Page(json.dumps([REPORT_TITLE], ensure_ascii=False))
+        site.routes["/nb/secret.json"] = Page("[]")
+        renderer = Renderer()
+        try:
+            rendered = renderer.render(
+                site.url("/nb/index.html"), html.encode(), "text/html", allow=lambda url: "secret" not in url
+            )
+        finally:
+            renderer.close()
+        assert f"<li>{REPORT_TITLE}</li>" in rendered.html
+        assert site.hits("/nb/list.json") and not site.hits("/nb/secret.json")
 
 
 def test_admin_sources_refuse_uncrawlable_urls_with_the_reason(tmp_path: Path) -> None:
