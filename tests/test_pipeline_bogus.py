@@ -176,3 +176,25 @@ def test_api_never_decodes_a_whole_bomb(gzip_bomb_archive, tmp_path):
         assert ok.status_code == 200 and "年度报告" in ok.get_data(as_text=True)
     finally:
         state.close(app)
+
+
+def test_a_parse_past_the_helpers_memory_cap_is_flagged_not_fatal(monkeypatch):
+    from indexer import parse_pool
+
+    monkeypatch.setattr(parse_pool, "HELPER_MEMORY_BYTES", 200 * 1024 * 1024)
+    line = "本年度共收到依申请公开政府信息申请12件，均在法定期限内答复。"
+    huge = ("<html><body>" + "".join(f"<p>{line}</p>" for _ in range(600_000)) + "</body></html>").encode()
+    small = pages.report("鲁山县2024年政府信息公开工作年度报告").encode()
+
+    def job(item: tuple[str, bytes]) -> ParseJob:
+        return ParseJob(item[1], f"http://127.0.0.1:9/{item[0]}.html", "text/html", REGION, "", "", None, None)
+
+    items = [("a", small), ("huge", huge), ("b", small)]
+    started = time.perf_counter()
+    docs = dict(
+        (name, doc) for (name, _), doc in parse_pool.parse_in_order(items, job, parse_pool.PARALLEL_MIN, workers=2)
+    )
+    assert time.perf_counter() - started < 60
+    assert "parse_failed" in docs["huge"].flags
+    assert any("MemoryError" in w.message for w in docs["huge"].warnings), docs["huge"].warnings
+    assert docs["a"].title and "parse_failed" not in docs["a"].flags and docs["b"].title
