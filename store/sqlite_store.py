@@ -108,7 +108,9 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     """A connection; a reader's is read-only, so closing it never checkpoints or deletes the ``-wal`` / ``-shm``
     files by name (after a swap those names belong to the replacement, while it still reads the old file)."""
     if read_only:
-        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", timeout=60, isolation_level=None, uri=True)
+        # Used by one thread at a time (``_Reader.busy``); an idle one may be closed by the thread swapping files.
+        uri = f"{path.absolute().as_uri()}?mode=ro"
+        conn = sqlite3.connect(uri, timeout=60, isolation_level=None, uri=True, check_same_thread=False)
     else:
         conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")

@@ -49,3 +49,34 @@ def test_files_of_a_killed_rebuild_are_removed(tmp_path, pid_alive):
     finally:
         pid.kill()
         pid.wait()
+
+
+def test_a_swap_closes_idle_readers_of_other_threads_and_they_read_the_new_file(tmp_path):
+    """A thread that is not reading when the file is swapped loses its old connection at once (the old file's
+    space is freed), and its next read opens the new file."""
+    import sqlite3
+    import threading
+
+    docs = build_documents()
+    store = SqliteStore(tmp_path / "index.sqlite3")
+    store.index(docs)
+    readers, go, counts = [], threading.Event(), []
+
+    def idle_thread() -> None:
+        counts.append(store.count())
+        readers.append(store._local.reader)
+        go.wait(timeout=60)
+        counts.append(store.count())
+
+    thread = threading.Thread(target=idle_thread)
+    thread.start()
+    while not readers:
+        thread.join(timeout=0.05)
+    with store.rebuild() as fresh:
+        fresh.index(docs[:5])
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        readers[0].conn.execute("SELECT 1")  # closed by the swap, while its thread was idle
+    go.set()
+    thread.join(timeout=60)
+    assert counts == [len(docs), 5]
+    store.close()
