@@ -100,3 +100,19 @@ def test_parse_cli_on_a_non_report(tmp_path: Path) -> None:
     assert strict.returncode == 3
     ok = subprocess.run([*cmd, "--strict", str(report)], capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and ok.stderr == ""
+
+
+def test_demo_reports_have_an_agency_and_a_region() -> None:
+    """Every demo report's title, resolved as the pipeline does (title, then the URL path): no agency ending in
+    关于, no report without a region, and the region the demo site says."""
+    from demo.site import expected_reports
+    from indexer import regions
+
+    reports = expected_reports(1, base_url="http://127.0.0.1:8001")
+    assert len(reports) > 50
+    for e in reports:
+        name = name_from_title(e.title)
+        assert name and not name.endswith("关于"), e.title
+        region, _warnings = regions.resolve(name + " " + e.title, None, e.url)
+        assert region.province, (e.title, e.url)
+        assert (region.province, region.city, region.county) == (e.region.province, e.region.city, e.region.county)
