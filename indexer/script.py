@@ -7,18 +7,19 @@ kept beside it (``Section.original``). Conversion: zhconv (MediaWiki's conversio
 
 from __future__ import annotations
 
+import re
+
 from indexer.extract import Extracted, Table
 
 # Characters common in every report that exist only in traditional script: a handful of them is a clear sign.
-_TRADITIONAL_ONLY = frozenset("報開資訊務區縣機關與為處請發個議訴總數計責會實體時經辦廳續項於鄉鎮這應當據")
+_TRADITIONAL_ONLY = re.compile("[報開資訊務區縣機關與為處請發個議訴總數計責會實體時經辦廳續項於鄉鎮這應當據]")
 MIN_SIGNS = 8
 SAMPLE_CHARS = 4000
 
 
 def is_traditional(text: str) -> bool:
     """True when the start of ``text`` is written in traditional script."""
-    sample = text[:SAMPLE_CHARS]
-    return sum(1 for ch in sample if ch in _TRADITIONAL_ONLY) >= MIN_SIGNS
+    return len(_TRADITIONAL_ONLY.findall(text, 0, SAMPLE_CHARS)) >= MIN_SIGNS
 
 
 def to_simplified(text: str) -> str:

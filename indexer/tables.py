@@ -240,7 +240,7 @@ def _values_from_cells(cells: list[str], n: int) -> list[Value] | None:
 
 
 def _is_blank(cell: str) -> bool:
-    return not normalize(cell).strip()
+    return not cell.strip(" \t\r\n\xa0\u3000\u200b")
 
 
 def _cells_reading(cells: list[str], n: int) -> tuple[list[Value], set[int]] | None:
@@ -339,6 +339,13 @@ _ROW_LABEL_START = re.compile(rf"^\s*(?:{_NUMERAL}\s*[、.．]|[（(]\s*{_NUMERA
 MIN_NUMBER_LINES = 20  # table 三 alone has 25 rows of 6–7 cells: fewer number lines are not a cell-per-line dump
 
 
+def _is_number_line(line: str) -> bool:
+    return len(line) <= MAX_CELL_LINE and bool(line.strip()) and _is_value(line)  # a long line is never one cell
+
+
+MAX_CELL_LINE = 24
+
+
 def join_cell_lines(rows: list[list[str]]) -> list[list[str]]:
     """A dump with every cell on its own line (a copied web page, an XPath //text() dump, PDF text without
     layout) back into rows: a label (its lines joined, "商业" + "企业") followed by its value lines. A new label
@@ -346,7 +353,7 @@ def join_cell_lines(rows: list[list[str]]) -> list[list[str]]:
 
     Returns ``rows`` itself when the stream is not such a dump. Blank cells leave no line in these dumps, so
     a rebuilt row may hold fewer values than columns (see ``_gap_row``)."""
-    if sum(1 for r in rows if len(r) == 1 and r[0].strip() and _is_value(r[0])) < MIN_NUMBER_LINES:
+    if sum(1 for r in rows if len(r) == 1 and len(r[0]) <= MAX_CELL_LINE and _is_number_line(r[0])) < MIN_NUMBER_LINES:
         return rows
     out: list[list[str]] = []
     label: list[str] = []
@@ -428,9 +435,9 @@ def _store_app_row(
     read is their sum (marked computed, as for a table without a 总计 column), else None."""
     for col in catalogue.APPLICANT_COLUMN_KEYS:
         result.metrics[f"{key}.{col}"] = None
-        for marks in (result.blank_zero, result.computed):
-            if f"{key}.{col}" in marks:
-                marks.remove(f"{key}.{col}")
+    for marks in (result.blank_zero, result.computed):  # a row stored again (settled later) loses its old marks
+        if marks:
+            marks[:] = [m for m in marks if not m.startswith(f"{key}.")]
     if values is None:
         return
     for col in catalogue.APPLICANT_COLUMN_KEYS:
@@ -572,11 +579,11 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
     for row in stream.rows[app_start : app_end + 1]:
         rec = split_row(row)
         non_blank = [c for c in rec.cells or [] if c]
-        key = match_application_label(rec.label, keys) if rec.label else None
         if not non_blank:
-            if key is not None:
-                blank_rows.add(key)
+            if rec.cells and rec.label and (blank := match_application_label(rec.label, keys)) is not None:
+                blank_rows.add(blank)  # a grid row whose cells are all blank
             continue
+        key = match_application_label(rec.label, keys) if rec.label else None
         if key is None:
             if len(non_blank) < 3:
                 continue  # a stray number between fragments of a broken table
@@ -656,18 +663,32 @@ def _gap_row(rec: Record, layout: list[str], key: str, result: TableResult) -> C
     return {col: v for col, v in zip(layout, values, strict=True)}, blanks
 
 
+def _failing_columns(metrics: dict[str, Value], template: str) -> set[str]:
+    """Applicant columns where 一+二 = （七）+四 or （七） = the sum of the outcome items fails (checks.py's
+    balance.* and outcomes.* identities, computed directly: this runs on every table read by position)."""
+    from indexer.checks import outcome_item_keys  # checks reads metrics; tables only borrows its row list
+
+    items = outcome_item_keys(template)
+    failed: set[str] = set()
+    for col in catalogue.APPLICANT_COLUMN_KEYS:
+        get = metrics.get
+        left = [get(f"applications.new.{col}"), get(f"applications.carried_over.{col}")]
+        right = [get(f"outcomes.total.{col}"), get(f"applications.carried_forward.{col}")]
+        if None not in left and None not in right and abs(sum(left) - sum(right)) > 1e-6:  # type: ignore[arg-type]
+            failed.add(col)
+        parts = [get(f"{row}.{col}") for row in items]
+        total = get(f"outcomes.total.{col}")
+        if total is not None and None not in parts and abs(sum(parts) - total) > 1e-6:  # type: ignore[arg-type]
+            failed.add(col)
+    return failed
+
+
 def _reject_contradicted(result: TableResult, template: str) -> None:
     """Rows read by position stand only if the table's identities do not contradict them: in each column where
     一+二 = （七）+四 or （七） = the sum of the items fails, the positional rows with a value there are unread."""
     if not result.by_position:
         return
-    from indexer.checks import run_checks  # checks reads metrics; tables only borrows it here
-
-    failed = {
-        c.name.split(".", 1)[1]
-        for c in run_checks(_with_subtotals(result.metrics, template), template)
-        if c.status == "failed" and c.name.startswith(("balance.", "outcomes."))
-    }
+    failed = _failing_columns(result.metrics, template)
     if not failed:
         return
     involved = [
