@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import product
 
 from indexer import catalogue
@@ -663,21 +664,36 @@ def _gap_row(rec: Record, layout: list[str], key: str, result: TableResult) -> C
     return {col: v for col, v in zip(layout, values, strict=True)}, blanks
 
 
-def _failing_columns(metrics: dict[str, Value], template: str) -> set[str]:
-    """Applicant columns where 一+二 = （七）+四 or （七） = the sum of the outcome items fails (checks.py's
-    balance.* and outcomes.* identities, computed directly: this runs on every table read by position)."""
+@cache
+def _identity_keys(template: str) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], str], ...]:
+    """Per applicant column: (column, 一 and 二 keys, （七） and 四 keys, outcome item keys, （七） key)."""
     from indexer.checks import outcome_item_keys  # checks reads metrics; tables only borrows its row list
 
     items = outcome_item_keys(template)
+    return tuple(
+        (
+            col,
+            (f"applications.new.{col}", f"applications.carried_over.{col}"),
+            (f"outcomes.total.{col}", f"applications.carried_forward.{col}"),
+            tuple(f"{row}.{col}" for row in items),
+            f"outcomes.total.{col}",
+        )
+        for col in catalogue.APPLICANT_COLUMN_KEYS
+    )
+
+
+def _failing_columns(metrics: dict[str, Value], template: str) -> set[str]:
+    """Applicant columns where 一+二 = （七）+四 or （七） = the sum of the outcome items fails (checks.py's
+    balance.* and outcomes.* identities, computed directly: this runs on every table read by position)."""
+    get = metrics.get
     failed: set[str] = set()
-    for col in catalogue.APPLICANT_COLUMN_KEYS:
-        get = metrics.get
-        left = [get(f"applications.new.{col}"), get(f"applications.carried_over.{col}")]
-        right = [get(f"outcomes.total.{col}"), get(f"applications.carried_forward.{col}")]
+    for col, left_keys, right_keys, item_keys, total_key in _identity_keys(template):
+        left = [get(k) for k in left_keys]
+        right = [get(k) for k in right_keys]
         if None not in left and None not in right and abs(sum(left) - sum(right)) > 1e-6:  # type: ignore[arg-type]
             failed.add(col)
-        parts = [get(f"{row}.{col}") for row in items]
-        total = get(f"outcomes.total.{col}")
+        parts = [get(k) for k in item_keys]
+        total = get(total_key)
         if total is not None and None not in parts and abs(sum(parts) - total) > 1e-6:  # type: ignore[arg-type]
             failed.add(col)
     return failed
@@ -1162,8 +1178,9 @@ def _finish(result: TableResult) -> None:
     computed = set(result.computed)
     result.computed = [m.key for m in catalogue.metrics() if m.key in computed]
     for marks in (result.blank_zero, result.from_text):  # catalogue order, only keys that hold a 0
-        keep = {k for k in marks if result.metrics.get(k) == 0}
-        marks[:] = [m.key for m in catalogue.metrics() if m.key in keep]
+        if marks:
+            keep = {k for k in marks if result.metrics.get(k) == 0}
+            marks[:] = [m.key for m in catalogue.metrics() if m.key in keep]
     if result.blank_zero:
         result.warn(
             "blank_zero",
