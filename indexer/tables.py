@@ -235,11 +235,6 @@ def _trim(cells: list[str], n: int) -> list[str]:
     return cells
 
 
-def _values_from_cells(cells: list[str], n: int) -> list[Value] | None:
-    reading = _cells_reading(cells, n)
-    return reading[0] if reading is not None else None
-
-
 def _is_blank(cell: str) -> bool:
     return not cell.strip(" \t\r\n\xa0\u3000\u200b")
 
