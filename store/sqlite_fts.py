@@ -18,6 +18,7 @@ construction: ``复议`` never matches ``复、议`` (no ``复议`` bigram there
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import operator
 import re
@@ -65,6 +66,7 @@ def normalized_index_text(normalized: str) -> str:
     return " ".join(out)
 
 
+@functools.lru_cache(maxsize=4096)  # a query's terms are translated several times (validation, cache key, MATCH)
 def term_phrase(text: str) -> str:
     """The FTS5 phrase (with a trailing ``*`` for a final prefix) matching a query term."""
     tokens = analysis.tokenize(text)

@@ -10,7 +10,7 @@ vectorised operations. Call inside one read transaction so the bitmaps and FTS5 
 from __future__ import annotations
 
 import sqlite3
-from functools import cached_property
+from functools import cached_property, lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -23,6 +23,7 @@ from store.sqlite_translate import fts_expression, simplify
 _EMPTY = np.empty(0, dtype=np.int64)
 
 
+@lru_cache(maxsize=4096)
 def ideograph_run(text: str) -> str | None:
     """The normalised run when a term is one run of joined ideographs (what a bitmap can answer)."""
     tokens = analysis.tokenize(text)
