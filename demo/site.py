@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import random
 import threading
 from collections.abc import Callable, Iterable
@@ -872,6 +873,7 @@ class DemoSite:
         self.url = f"http://{host}:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="demo-site", daemon=True)
         self._thread.start()
+        self._pid = os.getpid()
 
     def set_version(self, version: int) -> None:
         """Switch what is served (1: original; 2: one report silently edited, one removed)."""
@@ -882,6 +884,8 @@ class DemoSite:
         return expected_reports(self.version, self.url)
 
     def stop(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked copy (a `nianbao demo` server worker leaving): the thread serving is not here
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -254,3 +254,23 @@ def test_every_page_changed_in_version_two_advertises_it() -> None:
     for path in changed:
         assert v2[path].headers["ETag"] != v1[path].headers["ETag"], path
         assert v2[path].modified > v1[path].modified, path
+
+
+def _stop_in_child(site) -> None:
+    site.stop()
+
+
+def test_a_forked_copy_of_the_site_leaves_without_waiting_for_the_serving_thread():
+    """`nianbao demo` serves with forked workers inside `with DemoSite()`: a worker leaving the block must not
+    wait for the site's serving thread, which only the parent has (it hung until the graceful timeout)."""
+    import multiprocessing
+
+    with DemoSite() as site:
+        child = multiprocessing.get_context("fork").Process(target=_stop_in_child, args=(site,))
+        child.start()
+        child.join(timeout=20)
+        stuck = child.is_alive()
+        if stuck:
+            child.kill()
+        assert not stuck and child.exitcode == 0
+        assert requests.get(site.url + "/", timeout=10).status_code == 200  # the parent's site still serves
