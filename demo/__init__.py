@@ -8,4 +8,5 @@ Modules:
   ``render``    ``to_html`` / ``to_text`` / ``to_markdown`` / ``to_docx`` / ``to_pdf``
   ``seeds``     the five real seed reports in ``data/``
   ``site``      ``build_site``, ``DemoSite``, ``serve``, ``expected_reports``
+  ``columns``   HTML of the site's JCMS, file-only, JavaScript-filled and directory columns
 """

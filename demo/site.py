@@ -9,6 +9,12 @@ What a crawler meets here, on purpose: paginated list pages (``index.html``, ``i
 DOCX, the five real seed reports, non-report pages that mention 政府信息公开, a robots.txt-disallowed
 report-like draft, ETag/Last-Modified with 304s, and a ``version`` knob: in version 2 one report is
 silently edited and another one is gone (404 and no longer listed).
+
+Beyond the TRS column (``column="trs"`` in ``expected_reports``), shapes real sites use (``demo.columns``): a
+大汉 JCMS column whose later records come from dataproxy.jsp (``jcms``), reports published only as files behind
+a pdf.js viewer, iframe, object/embed, window.open, data-href or download.jsp named by Content-Disposition
+(``files``; one file also behind a second route, and a download that is not a report), a directory of
+department and township columns (``directory``) and a list filled by JavaScript (``js``).
 """
 
 from __future__ import annotations
