@@ -104,19 +104,26 @@ def create(conn: sqlite3.Connection) -> None:
         """
     )
     sqlite_shingles.create(conn)
-    existing = {row[1] for row in conn.execute("PRAGMA table_info(metrics)")}
-    for column in metric_columns():
-        if column not in existing:  # the catalogue grew: new metrics start out unknown (NULL)
-            conn.execute(f"ALTER TABLE metrics ADD COLUMN {column} REAL")
-    # A random identity of this file: derived data saved next to it (the columnar copy) names it.
-    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('build', ?)", (uuid.uuid4().hex,))
-    with conn:
+    # Check-then-write under one write lock: several processes (the server's forked workers) may open a new
+    # file at the same moment, and each must find it either untouched or fully initialised.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        existing = {row[1] for row in conn.execute("PRAGMA table_info(metrics)")}
+        for column in metric_columns():
+            if column not in existing:  # the catalogue grew: new metrics start out unknown (NULL)
+                conn.execute(f"ALTER TABLE metrics ADD COLUMN {column} REAL")
+        # A random identity of this file: derived data saved next to it (the columnar copy) names it.
+        conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('build', ?)", (uuid.uuid4().hex,))
         if conn.execute("SELECT 1 FROM meta WHERE key = 'schema'").fetchone() is None:
             conn.execute("INSERT INTO fts(fts, rank) VALUES ('rank', ?)", (f"bm25({weights})",))
             conn.executemany(
                 "INSERT INTO meta (key, value) VALUES (?, ?)",
                 [("schema", SCHEMA_VERSION), ("tokens", tokens_fingerprint()), ("generation", "0")],
             )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
     tune_fts(conn)
 
 

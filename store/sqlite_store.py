@@ -113,12 +113,27 @@ def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(uri, timeout=60, isolation_level=None, uri=True, check_same_thread=False)
     else:
         conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
+        _enter_wal(conn)
         conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
     conn.execute("PRAGMA temp_store=MEMORY")
     conn.execute("PRAGMA mmap_size=1073741824")
     return conn
+
+
+def _enter_wal(conn: sqlite3.Connection, *, give_up_after: float = 30.0) -> None:
+    """Switch a writer's file to WAL. Setting the journal mode of a new file needs it alone and SQLite answers
+    "locked" at once, without its busy handler, while another process does the same (the server's forked workers
+    opening a fresh data directory together): wait and retry for a bounded time."""
+    deadline = time.monotonic() + give_up_after
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class _Epoch:
