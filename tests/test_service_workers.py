@@ -92,8 +92,11 @@ def test_job_status_is_seen_by_every_process(tmp_path):
     db = StateDB(tmp_path / FILE_NAME)
     runner = JobRunner(db)
     job = runner.submit("reindex", lambda: "3 report(s) indexed")
-    out = FORK.Queue()
-    child = FORK.Process(target=_job_status_in_child, args=(str(db.path), job.id, out))
+    # Spawned, not forked: the job runs on a thread of this process, and a fork copies whatever lock that thread
+    # holds at that instant (the child then waits forever); a separate server worker starts clean, as here.
+    spawn = multiprocessing.get_context("spawn")
+    out = spawn.Queue()
+    child = spawn.Process(target=_job_status_in_child, args=(str(db.path), job.id, out))
     child.start()
     assert out.get(timeout=30) == ("done", "3 report(s) indexed")
     child.join(timeout=30)
