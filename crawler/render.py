@@ -24,7 +24,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# The flags tests/test_web_browser.py launches Chromium with: headless, no sandbox (containers), quiet.
+# Chromium's flags here and in the browser tests: headless, no sandbox (containers), quiet (no calls home).
 CHROMIUM_ARGS = (
     "--headless",
     "--no-sandbox",

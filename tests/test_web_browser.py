@@ -12,22 +12,14 @@ from pathlib import Path
 import pytest
 from test_service_data import build_documents, make_settings, make_store
 
+from crawler.render import CHROMIUM_ARGS
 from indexer import catalogue
 from service.app import create_app
 from service.server import make_server
 from store import analysis, open_store
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARGS = list(CHROMIUM_ARGS)  # the crawler's renderer launches Chromium the same way
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 pytestmark = [
