@@ -24,47 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 REPORTS = ROOT / "tests" / "fixtures" / "reports"
 FORMS = ROOT / "tests" / "fixtures" / "forms"
 SHARED = ROOT.parent / "shared"
-COLS = ["natural_person", "commercial", "research", "social_org", "legal_service", "other", "total"]
-REVIEW = [f"{g}.{c}" for g in ("review", "litigation.direct", "litigation.after_review")
-          for c in ("upheld", "corrected", "other", "pending", "total")]  # fmt: skip
-ITEMS = {
-    "withheld": ["state_secret", "prohibited_by_law", "security_stability", "third_party_rights", "internal_affairs",
-                 "process_information", "enforcement_files", "administrative_query"],
-    "unavailable": ["not_held", "needs_creation", "unclear_after_correction"],
-    "not_processed": ["petition_complaint", "duplicate", "publications", "excessive_repeated", "confirm_or_reissue"],
-    "other": ["no_correction", "fee_unpaid", "other"],
-}  # fmt: skip
-ACTIVE = {
-    "2021": [f"active.{r}.{c}" for r in ("rules", "normative_documents") for c in ("issued", "repealed", "in_force")]
-    + [f"active.{r}.decisions" for r in ("licensing", "penalty", "enforcement")] + ["active.fees.amount_wan"],
-    "2019": [f"active.{r}.{c}" for r in ("rules", "normative_documents")
-             for c in ("new_made", "new_published", "total_published")]
-    + [f"active.{r}.{c}" for r in ("licensing", "other_services", "penalty", "enforcement")
-       for c in ("prev_items", "change", "decisions")]
-    + ["active.fees.prev_items", "active.fees.change", "active.procurement.items", "active.procurement.amount_wan"],
-}  # fmt: skip
 
+# The hand-read values come from this checkout; the parser is imported later, from wherever PYTHONPATH says (run as
+# a script against another checkout, see above), so this checkout is on the path only while the values load.
+sys.path.insert(0, str(ROOT))
+from tests import parser_builders as b  # noqa: E402
+from tests.hand_read import ACTIVE, COLS, REVIEW, printed_metrics, table3_rows  # noqa: E402
 
-def _rows(template: str) -> list[str]:
-    rows = ["applications.new", "applications.carried_over", "outcomes.disclosed", "outcomes.partially_disclosed"]
-    for cat, items in ITEMS.items():
-        if cat == "other" and template == "2019":
-            rows.append("outcomes.other.total")
-        else:
-            rows.extend(f"outcomes.{cat}.{i}" for i in items)
-    return [*rows, "outcomes.total", "applications.carried_forward"]
+sys.path.remove(str(ROOT))
 
 
 def sample_truth(exp: dict) -> dict[str, float | int | None]:
     """The printed value of every field (None: not printed), from tests/fixtures/reports/expected.json's format."""
-    template = exp["template"]
-    out: dict[str, float | int | None] = {}
-    for row in _rows(template):
-        values = exp["table3"].get(row) or ([None] * 7 if row in exp["table3_none"] else [0] * 7)
-        out.update({f"{row}.{c}": v for c, v in zip(COLS, values, strict=True)})
-    for key in ACTIVE[template]:
-        out[key] = None if key in exp["active_none"] else exp["active"].get(key, 0)
-    out.update(dict(zip(REVIEW, exp["review"], strict=True)))
+    out = printed_metrics(exp)
     for key in exp.get("computed", []):  # nianbao's sums, not printed: not a field of the report
         out.pop(key, None)
     return out
@@ -73,14 +45,11 @@ def sample_truth(exp: dict) -> dict[str, float | int | None]:
 def form_truth(exp: dict) -> dict[str, float | int | None]:
     if "printed" in exp:  # a fixture with its own numbers: every other field of its template is 0
         template = exp["template"]
-        out = {f"{row}.{c}": 0 for row in _rows(template) for c in COLS}
+        out = {f"{row}.{c}": 0 for row in table3_rows(template) for c in COLS}
         out.update({key: 0 for key in [*ACTIVE[template], *REVIEW]})
         out.update(exp["printed"])
         out.update({key: None for key in exp["none"]})
         return out
-    sys.path.insert(0, str(ROOT))
-    from tests import parser_builders as b
-
     out: dict[str, float | int | None] = {}
     for key, _label, values in b.APP_ROWS:
         blank = key in exp["blank_rows"]

@@ -10,67 +10,23 @@ import pytest
 from indexer import catalogue
 from indexer.parse import parse_file
 from indexer.schema import ReportSchema
+from tests.hand_read import ACTIVE, COLS, ITEMS, printed_metrics
 
 REPORTS = Path(__file__).parent / "fixtures" / "reports"
 EXPECTED: dict[str, dict] = {
     k: v for k, v in json.loads((REPORTS / "expected.json").read_text("utf-8")).items() if not k.startswith("_")
 }
-COLS = ["natural_person", "commercial", "research", "social_org", "legal_service", "other", "total"]
-
-# Table 二 metrics of each template generation, written out rather than taken from the parser.
-ACTIVE = {
-    "2021": [f"active.{r}.{c}" for r in ("rules", "normative_documents") for c in ("issued", "repealed", "in_force")]
-    + [
-        "active.licensing.decisions",
-        "active.penalty.decisions",
-        "active.enforcement.decisions",
-        "active.fees.amount_wan",
-    ],
-    "2019": [
-        f"active.{r}.{c}"
-        for r in ("rules", "normative_documents")
-        for c in ("new_made", "new_published", "total_published")
-    ]
-    + [
-        f"active.{r}.{c}"
-        for r in ("licensing", "other_services", "penalty", "enforcement")
-        for c in ("prev_items", "change", "decisions")
-    ]
-    + ["active.fees.prev_items", "active.fees.change", "active.procurement.items", "active.procurement.amount_wan"],
-}
-ITEMS = {
-    "withheld": ["state_secret", "prohibited_by_law", "security_stability", "third_party_rights", "internal_affairs",
-                 "process_information", "enforcement_files", "administrative_query"],
-    "unavailable": ["not_held", "needs_creation", "unclear_after_correction"],
-    "not_processed": ["petition_complaint", "duplicate", "publications", "excessive_repeated", "confirm_or_reissue"],
-    "other": ["no_correction", "fee_unpaid", "other"],
-}  # fmt: skip
-REVIEW = [f"{g}.{c}" for g in ("review", "litigation.direct", "litigation.after_review")
-          for c in ("upheld", "corrected", "other", "pending", "total")]  # fmt: skip
 
 
 def expected_metrics(exp: dict) -> dict[str, float | int | None]:
-    template = exp["template"]
-    rows = ["applications.new", "applications.carried_over", "outcomes.disclosed", "outcomes.partially_disclosed"]
+    """The printed cells, plus the subtotals of table 三's outcome groups (the parser's sums of printed items)."""
+    out = printed_metrics(exp)
     for cat, items in ITEMS.items():
-        if cat == "other" and template == "2019":
-            rows.append("outcomes.other.total")
-        else:
-            rows.extend(f"outcomes.{cat}.{i}" for i in items)
-    rows += ["outcomes.total", "applications.carried_forward"]
-    out: dict[str, float | int | None] = {}
-    for row in rows:
-        values = exp["table3"].get(row) or ([None] * 7 if row in exp["table3_none"] else [0] * 7)
-        out.update({f"{row}.{c}": v for c, v in zip(COLS, values, strict=True)})
-    for cat, items in ITEMS.items():
-        if cat == "other" and template == "2019":
+        if cat == "other" and exp["template"] == "2019":
             continue
         for c in COLS:
             parts = [out[f"outcomes.{cat}.{i}.{c}"] for i in items]
             out[f"outcomes.{cat}.total.{c}"] = None if None in parts else sum(parts)
-    for key in ACTIVE[template]:
-        out[key] = None if key in exp["active_none"] else exp["active"].get(key, 0)
-    out.update(dict(zip(REVIEW, exp["review"], strict=True)))
     return out
 
 
