@@ -31,7 +31,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import orjson
@@ -67,6 +67,7 @@ from store.sqlite_sort import ORDER_SCAN_MIN, cursor_after, cursor_of, page, pag
 from store.sqlite_translate import fts_expression
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FACET_BUDGET_S = 2.0  # facets computed after this much facet time are reported as timed out
 MATCH_CACHE_SIZE = 32  # recent FTS match sets (paging through one query re-uses its matches)
@@ -177,6 +178,25 @@ class _Reader:
     closed: bool = False
 
 
+class _OnEpoch(Generic[T]):
+    """A store attribute kept on the ``_Epoch`` of the file the calling thread works on (``SqliteStore._ep``):
+    one attribute of that name there, read (and, when writable, set) through the store."""
+
+    def __init__(self, field: str, *, writable: bool = True) -> None:
+        self.field = field
+        self.writable = writable
+
+    def __get__(self, store: SqliteStore | None, owner: type | None = None) -> T:
+        if store is None:  # looked up on the class
+            return self  # type: ignore[return-value]
+        return getattr(store._ep, self.field)
+
+    def __set__(self, store: SqliteStore, value: T) -> None:
+        if not self.writable:
+            raise AttributeError(f"{self.field} is set when its file is opened")
+        setattr(store._ep, self.field, value)
+
+
 def _file_identity(path: Path) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
@@ -220,69 +240,21 @@ class SqliteStore:
         active: _Reader | None = getattr(self._local, "active", None)
         return active.epoch if active is not None else self._epoch
 
-    @property
-    def _writer(self) -> sqlite3.Connection:
-        return self._ep.writer
-
-    @property
-    def _shingles(self) -> ShingleIndex:
-        return self._ep.shingles
-
-    @property
-    def _build(self) -> str:
-        return self._ep.build
-
-    @property
-    def _saved_columns(self) -> Path:
-        return self._ep.saved_columns
-
-    @property
-    def _version_problem(self) -> str | None:
-        return self._ep.version_problem
-
-    @property
-    def _matches(self) -> OrderedDict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray | None]]:
-        return self._ep.matches
-
-    @property
-    def _cols(self) -> Columns | None:
-        return self._ep.cols
-
-    @_cols.setter
-    def _cols(self, cols: Columns | None) -> None:
-        self._ep.cols = cols
-
-    @property
-    def _identity(self) -> tuple[int, int] | None:
-        return self._ep.identity
-
-    @property
-    def _pending(self) -> dict[int, tuple[tuple[Any, ...], dict[str, float]] | None]:
-        return self._ep.pending
-
-    @property
-    def _pending_to(self) -> int | None:
-        return self._ep.pending_to
-
-    @_pending_to.setter
-    def _pending_to(self, generation: int | None) -> None:
-        self._ep.pending_to = generation
-
-    @property
-    def _unsaved(self) -> bool:
-        return self._ep.unsaved
-
-    @_unsaved.setter
-    def _unsaved(self, unsaved: bool) -> None:
-        self._ep.unsaved = unsaved
-
-    @property
-    def _last_generation(self) -> int | None:
-        return self._ep.last_generation
-
-    @_last_generation.setter
-    def _last_generation(self, generation: int | None) -> None:
-        self._ep.last_generation = generation
+    # State of the file a call works on (see ``_ep``), by the names the store's code has always used.
+    _writer = _OnEpoch[sqlite3.Connection]("writer", writable=False)
+    _shingles = _OnEpoch[ShingleIndex]("shingles", writable=False)
+    _build = _OnEpoch[str]("build", writable=False)
+    _saved_columns = _OnEpoch[Path]("saved_columns", writable=False)
+    _version_problem = _OnEpoch["str | None"]("version_problem", writable=False)
+    _matches = _OnEpoch["OrderedDict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray | None]]"](
+        "matches", writable=False
+    )
+    _identity = _OnEpoch["tuple[int, int] | None"]("identity", writable=False)
+    _pending = _OnEpoch["dict[int, tuple[tuple[Any, ...], dict[str, float]] | None]"]("pending", writable=False)
+    _cols = _OnEpoch["Columns | None"]("cols")
+    _pending_to = _OnEpoch["int | None"]("pending_to")
+    _unsaved = _OnEpoch[bool]("unsaved")
+    _last_generation = _OnEpoch["int | None"]("last_generation")
 
     def _follow_replacement(self) -> None:
         """Move to the new file when another instance (``nianbao reindex`` while the service runs) swapped it
