@@ -17,18 +17,16 @@ For each size, reports come from ``demo.generator.generate_corpus`` (generation 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import save_results
 from demo.generator import generate_corpus
 from insights.derive import derive
 from insights.records import record_of
 from insights.spill import ShingleSpill
-
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def _peak_mib() -> float:
@@ -111,9 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{refresh:>10} {row['peers_ratio_ge_0_8']:>12,}",
             flush=True,
         )
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"insights-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps({"benchmark": "insights", "sizes": rows}, ensure_ascii=False, indent=2))
+    out = save_results("insights", {"benchmark": "insights", "sizes": rows})
     print(f"results: {out}")
     return 0
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import platform
 import socket
@@ -30,7 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks import save_results
+
 ROOT = Path(__file__).resolve().parent.parent
 RATE_LIMIT = 100_000_000  # per minute: the limiter runs, refuses nothing
 WAITRESS = """
@@ -256,9 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["ratio_by_clients"] = ratios
     print(f"throughput, {workers} workers / 1 worker, by clients: {ratios}", file=sys.stderr)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"load-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    out = save_results("load", report)
     print(f"results: {out}")
     return 0
 

@@ -29,7 +29,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks import save_results
+
 CHUNK = 5_000
 
 
@@ -192,9 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         report["queries"] = compare_queries(work / "nianbao.sqlite3", work / "peer.db", args.seed, args.repeats)
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        out = RESULTS_DIR / f"peer-{time.strftime('%Y%m%dT%H%M%S')}.json"
-        out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        out = save_results("peer", report)
         print(f"results: {out}")
     finally:
         if args.keep:

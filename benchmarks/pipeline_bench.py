@@ -40,13 +40,14 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from benchmarks import save_results
+
 if TYPE_CHECKING:
     from crawler.archive import WarcArchive
     from crawler.catalog import Capture, Catalog
     from demo.generator import GeneratedReport
     from nianbao.settings import Settings
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 HOST = "http://bench.example"
 LISTING_URL = HOST + "/nb/index.html"  # the listing page every report was found on
 SOURCE_ID = "bench"
@@ -447,9 +448,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "store": store,
         "data_dir": str(data_dir) if args.keep else None,
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"pipeline-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(result, ensure_ascii=False, indent=2))
+    out = save_results("pipeline", result)
     index, again = runs["index"], runs["rebuild"]
     print(
         f"pipeline: {args.reports:,} reports — index {index['reports_per_s']} reports/s ({index['seconds']:.1f}s), "

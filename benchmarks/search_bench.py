@@ -25,7 +25,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
+from benchmarks import RESULTS_DIR, save_results
+
 CHUNK = 5_000  # reports generated at a time (generation is not counted as indexing time)
 
 
@@ -241,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         s = entry["search"]
         print(f"size {n:,}: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms (cold)", file=sys.stderr)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"search-{time.strftime('%Y%m%dT%H%M%S')}.json"
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    out = save_results("search", report)
     print(f"results: {out}")
     return 0
 

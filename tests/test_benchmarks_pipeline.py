@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import benchmarks
 from benchmarks import pipeline_bench
 from crawler.archive import payload_digest
 from crawler.catalog import Catalog
@@ -56,7 +57,7 @@ def test_every_archived_report_is_indexed_with_its_true_numbers(tmp_path: Path) 
 
 
 def test_main_times_index_and_rebuild_and_writes_results(tmp_path: Path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(pipeline_bench, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(benchmarks, "RESULTS_DIR", tmp_path)  # where save_results writes
     result = pipeline_bench.main(["--reports", "12", "--seed", str(SEED)])
     assert result["index"]["indexed"] == result["rebuild"]["indexed"] == 12
     assert result["store"]["count"] == 12

@@ -389,9 +389,10 @@ def test_spilled_shingles_read_back_unchanged(corpus):
 
 
 def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, monkeypatch, capsys):
+    import benchmarks
     from benchmarks import insights_bench
 
-    monkeypatch.setattr(insights_bench, "RESULTS_DIR", tmp_path)
+    monkeypatch.setattr(benchmarks, "RESULTS_DIR", tmp_path)  # where save_results writes
     assert insights_bench.main(["--sizes", "70", "--store-max", "70"]) == 0
     (result,) = tmp_path.glob("insights-*.json")
     assert '"reports": 70' in result.read_text() and "70" in capsys.readouterr().out
