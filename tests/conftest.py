@@ -1,4 +1,4 @@
-"""Fixtures shared by test modules: the demo data set, crawled and indexed once per test session."""
+"""Fixtures shared by test modules: the demo site, and the demo data set crawled and indexed once per session."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from demo.site import DemoSite
 from nianbao.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[DemoSite]:
+    """The offline demo government site, served over HTTP on 127.0.0.1 for one test module."""
+    with DemoSite() as s:
+        yield s
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +23,6 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     archived and indexed, with the insights computed. The generator is deterministic, so the README's
     examples and the browser walk can count on its reports."""
     from crawler.run import crawl
-    from demo.site import DemoSite
     from indexer.pipeline import index_archive
     from nianbao.demo_run import DEMO_COLUMN
     from nianbao.settings import load_settings

@@ -4,7 +4,6 @@ what it skipped. Real demo site on 127.0.0.1, real Chromium (skipped when absent
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,12 +19,6 @@ from nianbao.settings import Settings, load_settings
 from store import open_store
 
 needs_browser = pytest.mark.skipif(find_browser() is None, reason="no chromium binary (scripts/bootstrap.sh --system)")
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[DemoSite]:
-    with DemoSite() as s:
-        yield s
 
 
 def _settings(tmp: Path, **kw: object) -> Settings:

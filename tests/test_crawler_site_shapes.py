@@ -5,8 +5,6 @@ directory of department/township columns. Truth comes from ``demo.site.expected_
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import requests
 
@@ -24,12 +22,6 @@ from store import open_store
 
 # The JavaScript-filled column needs a browser; without one the crawl skips it (tests/test_crawler_render.py).
 NEW_COLUMNS = ("jcms", "files", "directory") + (("js",) if find_browser() else ())
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[DemoSite]:
-    with DemoSite() as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

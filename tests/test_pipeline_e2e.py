@@ -3,7 +3,6 @@ SQLite store → Flask API. Expected values come from the demo site's own truth,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,6 @@ from nianbao.settings import Settings, load_settings
 from service.app import create_app
 from store import open_store
 from store.query import build_search
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[DemoSite]:
-    with DemoSite() as s:
-        yield s
 
 
 @pytest.fixture(scope="module")

@@ -3,22 +3,14 @@ found columns, regions from the names, appending without duplicates, bad input r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from crawler.sources import load_sources
 from demo import site as demo_site
 from demo.site import DemoSite
 from nianbao.cli import main
-
-
-@pytest.fixture(scope="module")
-def site() -> Iterator[DemoSite]:
-    with DemoSite() as s:
-        yield s
 
 
 def _run(tmp_path: Path, *args: str):
