@@ -20,7 +20,7 @@ from insights import missing as missing_mod
 from insights import rankings as rankings_mod
 from insights.timeline import series_documents, timeline
 from service import archive, charts, compare, exports, reading, state
-from service.api.insights import _dead_links as dead_links
+from service.api.insights import dead_links
 from service.api.reports import agency_documents, capture_diff, read_payload
 from service.errors import ApiError
 from service.page_text import zh_field, zh_message, zh_reason

@@ -249,10 +249,10 @@ def missing_reports(args: dict[str, Any]):
     (31 January of year+1; 31 March for provincial governments), grouped by source and region."""
     today = args.get("today") or datetime.now(UTC).date()
     result = missing.missing_reports(state.store(), args["year"], today, _filters(args))
-    return {**result, "dead_links": _dead_links(_filters(args))}
+    return {**result, "dead_links": dead_links(_filters(args))}
 
 
-def _dead_links(filters: dict[str, list[str]]) -> list[dict[str, Any]]:
+def dead_links(filters: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Report links of the crawled sites that never answered, within the region/source filters."""
     try:
         catalog = state.catalog()
