@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from crawler.discover import Page, analyse, canonical_url, is_html_type
 from crawler.fetch import Fetcher, decode_text
-from crawler.sources import SourcesError, _parse_source
+from crawler.sources import SourcesError, parse_source
 
 # Links worth opening on the way to the 年报 columns (the 政府信息公开 portal, its 法定主动公开内容 …).
 _PORTAL_TEXT = re.compile(r"信息公开|政务公开|公开目录|法定主动公开|部门信息|乡镇信息|部门和乡镇")
@@ -111,7 +111,7 @@ def read_csv(path: Path) -> list[FoundSource]:
         sid, name, reg, url = (c.strip() for c in row)
         entry = FoundSource(sid, name or sid, reg.strip("/"), url)
         try:
-            _parse_source(tomllib.loads(entry.toml())["source"][0], f"row {n}")
+            parse_source(tomllib.loads(entry.toml())["source"][0], f"row {n}")
         except SourcesError as exc:
             errors.append(str(exc))
             continue

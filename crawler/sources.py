@@ -131,7 +131,7 @@ def load_sources_leniently(path: Path) -> tuple[list[Source], list[str]]:
     problems: list[str] = []
     for i, entry in enumerate(raw):
         try:
-            src = _parse_source(entry, f"{path}: source #{i + 1}")
+            src = parse_source(entry, f"{path}: source #{i + 1}")
         except SourcesError as exc:
             problems.append(str(exc))
             continue
@@ -142,7 +142,7 @@ def load_sources_leniently(path: Path) -> tuple[list[Source], list[str]]:
     return sources, problems
 
 
-def _parse_source(entry: Any, where: str) -> Source:
+def parse_source(entry: Any, where: str) -> Source:
     if not isinstance(entry, dict):
         raise SourcesError(f"{where}: must be a table")
     known = {
