@@ -5,9 +5,10 @@
 An index of ``--reports`` generated reports (or an existing one, ``--index PATH``, e.g. one kept by
 ``python -m benchmarks search --keep``) is served on 127.0.0.1 by the real ``nianbao serve`` command, first
 with one worker process and with ``--workers`` (default: one per core), both running at once and measured in
-turns (``--rounds`` interleaved runs per level, so other work on the machine weighs on both alike). A separate
-client process keeps N connections busy (HTTP/1.1 keep-alive, asyncio) for ``--duration`` seconds per level
-and server, cycling through
+turns (``--rounds`` interleaved runs per level, so other work on the machine weighs on both alike). A load
+generator keeps N connections busy (HTTP/1.1 keep-alive) for ``--duration`` seconds per level and server:
+``wrk`` when it is installed (``apt-get install wrk``; a few µs of CPU a request, so the server has the cores),
+else an asyncio client in this process (``--client python``). Both cycle through
 realistic searches (the search benchmark's queries: 20 hits, all default facets, highlighting); the rate
 limiter stays on (a limit too high to refuse anything), so its shared table is part of every request.
 Results go to ``benchmarks/results/load-<timestamp>.json``.
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -144,62 +148,138 @@ async def _client(port: int, paths: list[str], offset: int, until: float, out: l
         writer.close()
 
 
-async def _run(port: int, paths: list[str], clients: int, duration: float) -> tuple[list[float], int, float]:
-    """(latencies, errors, seconds) of ``clients`` connections kept busy for ``duration`` after a warm-up."""
+async def _python_run(port: int, paths: list[str], clients: int, duration: float) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors: list[str] = []
-    # A short warm-up at this concurrency (connections opened, every worker's caches filled), not counted.
-    warm_until = time.perf_counter() + min(1.0, duration / 2)
-    await asyncio.gather(*(_client(port, paths, c * 7, warm_until, [], []) for c in range(clients)))
-    started = time.perf_counter()
-    until = started + duration
+    until = time.perf_counter() + duration
     await asyncio.gather(*(_client(port, paths, c * 7, until, latencies, errors) for c in range(clients)))
-    return latencies, len(errors), time.perf_counter() - started
+    return latencies, len(errors)
 
 
-def _summary(clients: int, latencies: list[float], errors: int, seconds: float) -> dict[str, Any]:
-    latencies = sorted(latencies)
+# wrk (C, epoll: a few µs of CPU a request, against ~1 ms for the asyncio client, so on a 2-core machine the
+# load generator leaves the cores to the server). The script cycles through the paths from a different
+# starting point per connection and reports, as JSON on its last line, what ``measure`` needs.
+WRK_SCRIPT = """
+local paths = {%s}
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("start", counter * 7) end
+function init(args) i = start end
+function request()
+  i = i + 1
+  return wrk.format("GET", paths[(i %% #paths) + 1])
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('{"requests": %%d, "duration_us": %%d, "p50_us": %%d, "p99_us": %%d, "errors": %%d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+class Load:
+    """Keeps ``clients`` keep-alive connections busy for a while and says how it went; ``client`` is "wrk" or
+    "python" (the asyncio client in this process)."""
+
+    def __init__(self, client: str, paths: list[str], script_dir: Path) -> None:
+        self.client = client
+        self.paths = paths
+        self.script = script_dir / "load.lua"
+        self.script.write_text(WRK_SCRIPT % ", ".join(json.dumps(p) for p in paths), encoding="utf-8")
+
+    def run(self, port: int, clients: int, duration: float) -> dict[str, Any]:
+        """requests, seconds, p50/p99 (ms), errors, and the client's own CPU seconds."""
+        before = _cpu_self_and_children()
+        if self.client == "wrk":
+            out = self._wrk(port, clients, duration)
+        else:
+            started = time.perf_counter()
+            latencies, errors = asyncio.run(_python_run(port, self.paths, clients, duration))
+            out = {"requests": len(latencies), "seconds": time.perf_counter() - started, "errors": errors}
+            out.update(_percentiles(latencies))
+        out["client_cpu_s"] = _cpu_self_and_children() - before
+        return out
+
+    def _wrk(self, port: int, clients: int, duration: float) -> dict[str, Any]:
+        seconds = max(1, round(duration))  # wrk counts whole seconds
+        cmd = ["wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--timeout", "30s", "-s", str(self.script)]
+        proc = subprocess.run([*cmd, f"http://127.0.0.1:{port}"], capture_output=True, text=True, check=True)
+        last = json.loads(proc.stdout.strip().splitlines()[-1])
+        return {
+            "requests": last["requests"],
+            "seconds": last["duration_us"] / 1e6,
+            "errors": last["errors"],
+            "p50_ms": round(last["p50_us"] / 1000, 1),
+            "p99_ms": round(last["p99_us"] / 1000, 1),
+        }
+
+
+def _cpu_self_and_children() -> float:
+    me, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    latencies = sorted(latencies) or [float("nan")]
 
     def pct(p: float) -> float:
         return round(latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] * 1000, 1)
 
+    return {"p50_ms": pct(50), "p99_ms": pct(99)}
+
+
+def _pool(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One level's interleaved runs as one: totals summed, percentiles the request-weighted mean of the runs'."""
+    requests = sum(r["requests"] for r in runs)
+    weight = [r["requests"] / max(requests, 1) for r in runs]
     return {
-        "clients": clients,
-        "requests": len(latencies),
-        "requests_per_second": round(len(latencies) / seconds, 1),
-        "p50_ms": pct(50),
-        "p99_ms": pct(99),
-        "errors": errors,
+        "requests": requests,
+        "seconds": sum(r["seconds"] for r in runs),
+        "errors": sum(r["errors"] for r in runs),
+        "p50_ms": round(sum(w * r["p50_ms"] for w, r in zip(weight, runs, strict=True)), 1),
+        "p99_ms": round(max(r["p99_ms"] for r in runs), 1),
+        "client_cpu_s": sum(r["client_cpu_s"] for r in runs),
+        "server_cpu_s": sum(r["server_cpu_s"] for r in runs),
     }
 
 
 def measure(
-    servers: dict[str, Server], levels: list[int], duration: float, rounds: int, paths: list[str]
+    servers: dict[str, Server], levels: list[int], duration: float, rounds: int, load: Load
 ) -> dict[str, list[dict[str, Any]]]:
     """Every server at every level, interleaved round by round (``rounds`` runs of ``duration`` / ``rounds``
-    seconds each), so that other work on the machine weighs on all of them alike."""
+    seconds each), so that other work on the machine weighs on all of them alike. Before each run a short
+    warm-up at the same concurrency (connections opened, every worker's caches filled) is not counted, neither
+    its requests nor its CPU."""
     out: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     for clients in levels:
-        pooled: dict[str, tuple[list[float], int, float]] = {name: ([], 0, 0.0) for name in servers}
-        cpu = dict.fromkeys(servers, 0.0)
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
         for _ in range(rounds):
             for name, server in servers.items():
-                before = server.cpu_seconds()  # (includes the warm-up: a slight overestimate per request)
-                latencies, errors, seconds = asyncio.run(_run(server.port, paths, clients, duration / rounds))
-                cpu[name] += server.cpu_seconds() - before
-                kept = pooled[name]
-                pooled[name] = (kept[0] + latencies, kept[1] + errors, kept[2] + seconds)
+                load.run(server.port, clients, min(1.0, duration / rounds / 2))
+                before = server.cpu_seconds()
+                run = load.run(server.port, clients, duration / rounds)
+                run["server_cpu_s"] = server.cpu_seconds() - before
+                runs[name].append(run)
         for name in servers:
-            row = _summary(clients, *pooled[name])
-            # CPU per request and cores busy: what throughput a quiet machine allows (this one is shared).
-            row["server_cpu_ms_per_request"] = round(cpu[name] * 1000 / max(row["requests"], 1), 1)
-            row["server_cores_busy"] = round(cpu[name] / pooled[name][2], 2)
+            pooled = _pool(runs[name])
+            row = {
+                "clients": clients,
+                "requests": pooled["requests"],
+                "requests_per_second": round(pooled["requests"] / pooled["seconds"], 1),
+                "p50_ms": pooled["p50_ms"],
+                "p99_ms": pooled["p99_ms"],
+                "errors": pooled["errors"],
+                # CPU per request and cores busy: what throughput a quiet machine allows (this one may be shared).
+                "server_cpu_ms_per_request": round(pooled["server_cpu_s"] * 1000 / max(pooled["requests"], 1), 2),
+                "server_cores_busy": round(pooled["server_cpu_s"] / pooled["seconds"], 2),
+                "client_cores_busy": round(pooled["client_cpu_s"] / pooled["seconds"], 2),
+            }
             out[name].append(row)
             print(
                 f"  {name:>10}, {clients:>3} clients: {row['requests_per_second']:8.1f} req/s"
                 f"  p50 {row['p50_ms']:7.1f} ms  p99 {row['p99_ms']:7.1f} ms  errors {row['errors']}"
-                f"  server CPU {row['server_cpu_ms_per_request']:5.1f} ms/request"
-                f", {row['server_cores_busy']:.2f} cores",
+                f"  server CPU {row['server_cpu_ms_per_request']:5.1f} ms/request, {row['server_cores_busy']:.2f} cores"
+                f"; client {row['client_cores_busy']:.2f} cores",
                 file=sys.stderr,
             )
     return out
@@ -216,6 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-limit", type=int, default=RATE_LIMIT, help="per minute; 0 turns the limiter off")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per level and server (default 3)")
     parser.add_argument("--waitress", action="store_true", help="also measure the in-process waitress server (before)")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (C, needs the wrk package) or the asyncio client here; auto: wrk when installed",
+    )
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
     workers = args.workers or len(os.sched_getaffinity(0))
@@ -239,13 +325,17 @@ def main(argv: list[str] | None = None) -> int:
             build_index(data_dir, args.reports, args.seed)
             report["reports"] = args.reports
         paths = search_paths(args.seed)
+        client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "python")
+        report["client"] = client
+        print(f"load generator: {client}", file=sys.stderr)
+        load = Load(client, paths, Path(tmp))
         configs = {**({"waitress": 0} if args.waitress else {}), "1 worker": 1, f"{workers} workers": workers}
         servers: dict[str, Server] = {}
         try:
             for name, count in configs.items():
                 servers[name] = Server(data_dir, count, args.rate_limit)
                 print(f"  {servers[name].banner}", file=sys.stderr)
-            report["levels"] = measure(servers, levels, args.duration, args.rounds, paths)
+            report["levels"] = measure(servers, levels, args.duration, args.rounds, load)
         finally:
             for server in servers.values():
                 server.stop()

@@ -13,6 +13,7 @@ import logging
 import multiprocessing
 import os
 import re
+import socket
 from typing import Any
 from urllib.parse import quote_from_bytes
 
@@ -87,6 +88,11 @@ class _Gunicorn(BaseApplication):
             "timeout": WORKER_TIMEOUT_S,
             "graceful_timeout": 30,
             "keepalive": 5,
+            # Each worker listens on its own SO_REUSEPORT socket and the kernel spreads new connections over
+            # them. On one shared socket a gthread worker accepts whatever arrives whether or not its threads
+            # are free, and keep-alive connections stay where they landed: 32 clients were seen all on one
+            # worker, the other idle. (Port 0 would give each worker a port of its own: shared socket then.)
+            "reuse_port": self.settings.port != 0 and hasattr(socket, "SO_REUSEPORT"),
             "preload_app": False,  # see the module docstring
             "proc_name": "nianbao",
             "control_socket_disable": True,  # gunicorn's runtime control socket (in $HOME) is not used
@@ -123,7 +129,24 @@ def _worker_exit(server: Any, worker: Any) -> None:
             state.close(app)
 
 
+def refuse_taken_port(settings: Settings) -> None:
+    """Exit with a clear message when something already listens on the port. The workers' SO_REUSEPORT
+    sockets would otherwise join the other server's and share its connections without a word."""
+    if settings.port == 0:
+        return
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gunicorn: a restart may leave TIME_WAIT
+        try:
+            probe.bind((settings.host, settings.port))
+        except OSError as exc:
+            raise SystemExit(
+                f"nianbao serve: cannot listen on {settings.host}:{settings.port}: {exc.strerror}"
+            ) from exc
+
+
 def run(settings: Settings) -> None:
     """Serve until interrupted (SIGINT/SIGTERM stop the workers gracefully), printing where."""
+    refuse_taken_port(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _Gunicorn(settings).run()

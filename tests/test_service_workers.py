@@ -146,3 +146,66 @@ def test_two_gunicorn_workers_share_one_limit(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _established_by_pid(port: int) -> dict[int, int]:
+    """Established server-side TCP connections on ``port``, counted per owning process (from /proc)."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if int(cols[1].rsplit(":", 1)[1], 16) == port and cols[3] == "01":  # local port, ESTABLISHED
+                    inodes.add(cols[9])
+    counts: dict[int, int] = {}
+    for pid_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            links = [os.readlink(fd) for fd in (pid_dir / "fd").iterdir()]
+        except OSError:
+            continue
+        n = sum(link.startswith("socket:[") and link[8:-1] in inodes for link in links)
+        if n:
+            counts[int(pid_dir.name)] = n
+    return counts
+
+
+def _serve(tmp_path: Path, port: int, workers: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "nianbao.cli", "--data-dir", str(tmp_path / "data"), "serve", "--port", str(port)]
+    return subprocess.Popen(
+        [*cmd, "--workers", str(workers)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def test_keep_alive_connections_are_spread_over_the_workers(tmp_path):
+    # On one shared listening socket one gthread worker was seen taking all 32 connections of a load test.
+    port = free_port()
+    proc = _serve(tmp_path, port, 2)
+    clients: list[socket.socket] = []
+    try:
+        assert "2 worker processes" in proc.stdout.readline()
+        for _ in range(32):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=20)
+            conn.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")  # answered, and kept alive
+            clients.append(conn)
+        counts = _established_by_pid(port)
+        counts.pop(os.getpid(), None)  # this process's client ends, if the port matched them
+        assert len(counts) == 2 and sum(counts.values()) == 32, counts
+        assert min(counts.values()) >= 4, counts  # Binomial(32, ½): fewer than 4 on one side ~1e-5
+    finally:
+        for conn in clients:
+            conn.close()
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_port_in_use_is_refused_not_shared(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _serve(tmp_path, port, 1)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in err
