@@ -19,7 +19,8 @@ from indexer import catalogue
 # 0.2.0: totals computed where table 三 prints no 总计 column (``computed``)
 # 0.3.0: blank cells of filled rows read as 0 (``blank_zero``), table 四 from its own rows only and identity-checked,
 #        "未发生行政复议、行政诉讼" (``from_text``), one-cell-per-line text, 2019/2021 column names harmonised
-PARSER_VERSION = "0.3.0"
+# 0.4.0: table-三 rows that read several ways settled together by the table's identities (``aligned``)
+PARSER_VERSION = "0.4.0"
 
 # The six sections of the template, plus the five sub-items of 一、总体情况, as (key, Chinese name).
 SECTIONS: tuple[tuple[str, str], ...] = (
@@ -144,6 +145,10 @@ class ReportDocument:
     # "printed 0"); and keys the text states rather than a table ("本年度未发生行政复议、行政诉讼" → table 四 zeros).
     blank_zero: list[str] = field(default_factory=list, metadata=_kw())
     from_text: list[str] = field(default_factory=list, metadata=_kw())
+    # Metric keys of table 三 whose cell only the report's identities could place: a text dump dropped blank
+    # cells or ran digits together, or a conversion lost a cell, so the row alone reads several ways; every
+    # reading of the whole table under which 一+二 = （七）+四 and （七） = the sum of the items hold gives this value.
+    aligned: list[str] = field(default_factory=list, metadata=_kw())
     provenance: Provenance = field(default_factory=Provenance)
     removed: bool = field(default=False, metadata=_kw())  # gone from its site; the archive keeps it
     last_seen: str | None = field(default=None, metadata={"search": "date"})

@@ -185,6 +185,7 @@ def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None
     doc.computed = result.computed
     doc.blank_zero = result.blank_zero
     doc.from_text = result.from_text
+    doc.aligned = result.aligned
     doc.warnings.extend(Warning(code, message) for code, message in result.warnings)
     if not result.found:
         if doc.year is not None and doc.year < 2019:
@@ -203,6 +204,8 @@ def _fill(doc: ReportDocument, extracted: Extracted, region: Region | str | None
         doc.flags.append("blank_zero")
     if doc.from_text:
         doc.flags.append("from_text")
+    if doc.aligned:
+        doc.flags.append("aligned")
     if doc.computed:  # filterable and facetable (flags=computed_totals), e.g. to leave such reports out
         doc.flags.append("computed_totals")
     doc.checks = run_checks(doc.metrics, doc.template, set(doc.computed))

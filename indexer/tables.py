@@ -17,9 +17,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from itertools import product
 
 from indexer import catalogue
+from indexer.align import MAX_STEPS, Candidate, align, lost_cell, placements
 from indexer.numbers import (
     INT,
     Column,
@@ -172,6 +172,10 @@ class TableResult:
     from_text: list[str] = field(default_factory=list)  # metric keys stated by a sentence, not a table
     dropped_blanks: bool = False  # rows rebuilt from a one-cell-per-line dump, which drops blank cells
     by_position: set[str] = field(default_factory=set)  # table-三 rows read by position, not by label and count
+    aligned: list[str] = field(default_factory=list)  # metric keys whose cell the table's identities decided
+    # table-三 rows read several ways (cells dropped or run together): their readings, settled by ``_settle_open``
+    open_rows: dict[str, tuple[list[Candidate], str]] = field(default_factory=dict)  # key → (readings, how)
+    short_rows: dict[str, list[float | int]] = field(default_factory=dict)  # positional rows one cell short
 
     def warn(self, code: str, message: str) -> None:
         self.warnings.append((code, message))
@@ -576,8 +580,9 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
         rec = split_row(row)
         non_blank = [c for c in rec.cells or [] if c]
         if not non_blank:
-            if rec.cells and rec.label and (blank := match_application_label(rec.label, keys)) is not None:
-                blank_rows.add(blank)  # a grid row whose cells are all blank
+            blank = match_application_label(rec.label, keys) if rec.label else None
+            if (rec.cells or result.dropped_blanks) and blank is not None:
+                blank_rows.add(blank)  # a grid row whose cells are all blank (a dump's label with no value lines)
             continue
         key = match_application_label(rec.label, keys) if rec.label else None
         if key is None:
@@ -620,6 +625,7 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
         if key not in assigned:
             why = "every cell blank, not given" if key in blank_rows else "row not found"
             result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: {why}")
+    _settle_open(result, template, layout, blank_rows - seen)
     _reject_contradicted(result, template)
     _read_review_cells(stream, app_end + 1, result)
 
@@ -636,27 +642,110 @@ def _with_blanks(reading: tuple[list[Value], set[int]], layout: list[str]) -> Co
 def _gap_row(rec: Record, layout: list[str], key: str, result: TableResult) -> Columns | None:
     """A row from a text dump that dropped its blank cells: fewer printed values than columns. The values keep
     their order; the blanks are 0s somewhere. Read only what every placement that keeps the row's identity
-    agrees on (usually everything; at least its 总计), the rest None with a warning."""
+    agrees on (usually its 总计); its readings go to ``_settle_open``, which lets the whole table decide."""
     printed = [parse_cell(c).value for c in rec.cells or [] if c.strip()]
     n = len(layout)
     if not printed or len(printed) >= n or any(v is None for v in printed):
         return None
-    accept = sums_to_last if layout[-1] == "total" else None
-    readings = gap_readings([v for v in printed if v is not None], n, accept)
+    readings = placements([v for v in printed if v is not None], n, layout[-1] == "total")
     if not readings:
         return None
-    values = agreed([r for r, _b in readings])
-    blanks = {layout[i] for r, b in readings for i in b if values[i] == 0} - {"total"}
-    names = [layout[i] for i, v in enumerate(values) if v is None]
-    if names:
-        result.warn(
-            "ambiguous_value",
-            f"表三 {_LABEL_NAMES.get(key, key)}: {len(printed)} values for {n} columns (blank cells dropped); "
-            f"{'、'.join(_COLUMN_NAMES.get(c, c) for c in names)} not read, the rest hold whichever cells were blank",
-        )
+    result.open_rows[key] = (readings, f"{len(printed)} values for {n} columns (blank cells dropped)")
+    return _agreed_columns(readings, layout)
+
+
+def _agreed_columns(readings: list[Candidate], layout: list[str]) -> Columns | None:
+    """What every reading of a row agrees on, and its cells that may have been blank (the 0s)."""
+    values = agreed([r.values for r in readings])
     if all(v is None for v in values):
         return None
+    blanks = {layout[i] for r in readings for i in r.unprinted if values[i] == 0} - {"total"}
     return {col: v for col, v in zip(layout, values, strict=True)}, blanks
+
+
+def _equations(template: str, known) -> list[list[tuple[str, int, int]]]:
+    """Table 三's identities per applicant column (一+二 = （七）+四; （七） = Σ outcome items) as equations
+    Σ coefficient × cell = 0, only those whose every cell ``known(row, column index)`` is."""
+    from indexer.checks import outcome_item_keys  # checks reads metrics; tables only borrows its row list
+
+    items = outcome_item_keys(template)
+    out: list[list[tuple[str, int, int]]] = []
+    for i in range(len(catalogue.APPLICANT_COLUMN_KEYS)):
+        balance = [("applications.new", i, 1), ("applications.carried_over", i, 1),
+                   ("outcomes.total", i, -1), ("applications.carried_forward", i, -1)]  # fmt: skip
+        outcome = [*((row, i, 1) for row in items), ("outcomes.total", i, -1)]
+        out.extend(eq for eq in (balance, outcome) if all(known(row, j) for row, j, _c in eq))
+    return out
+
+
+def _settle_open(result: TableResult, template: str, layout: list[str], blank_rows: set[str]) -> None:
+    """Rows read several ways (``open_rows``), settled together by the table's identities: a cell is read when
+    every combination of readings under which the identities hold gives it the same value; the rest stay None
+    with a warning saying why. No combination holding (the report's own sums fail) keeps each row's own
+    agreement; a search past its budget publishes nothing more."""
+    open_rows, result.open_rows = result.open_rows, {}
+    if not open_rows:
+        return
+    cols = catalogue.APPLICANT_COLUMN_KEYS
+    outcome: str = ""
+    if list(layout) == list(cols):
+        rows: dict[str, list[Candidate]] = {k: r for k, (r, _how) in open_rows.items()}
+
+        def known(row: str, i: int) -> bool:
+            return row in rows or row in blank_rows or result.metrics.get(f"{row}.{cols[i]}") is not None
+
+        equations = _equations(template, known)
+        for row in {row for eq in equations for row, _i, _c in eq} - set(rows):
+            if row in blank_rows:  # printed blank throughout: its cells are the template's 0s (still not given)
+                rows[row] = [Candidate((0,) * len(cols))]
+            else:  # read exactly (a cell no equation uses may be None: any number stands in for it)
+                rows[row] = [Candidate(tuple(result.metrics.get(f"{row}.{c}") or 0 for c in cols))]
+        found = align(rows, equations, MAX_STEPS)
+        if found.capped:
+            outcome = f"the search for readings under which the table adds up stopped after {MAX_STEPS} steps"
+            result.warn("alignment_capped", f"表三: {outcome}; only what each row alone says is read")
+        elif not found.solutions:
+            outcome = "no reading makes the table's identities hold"
+        else:
+            outcome = f"{found.solutions} readings under which the table adds up differ there"
+            for key in open_rows:
+                _store_aligned(result, key, found.values[key], found.unprinted[key], open_rows[key][0])
+    for key, (_readings, how) in open_rows.items():
+        unread = [_COLUMN_NAMES[c] for c in cols if result.metrics.get(f"{key}.{c}") is None]
+        if unread:
+            why = outcome or "the table's identities cannot place them (its layout is not the template's)"
+            result.warn(
+                "ambiguous_value",
+                f"表三 {_LABEL_NAMES.get(key, key)}: {how}; {'、'.join(unread)} not read: {why}",
+            )
+
+
+def _store_aligned(
+    result: TableResult, key: str, values: list[Value], unprinted: set[int], readings: list[Candidate]
+) -> None:
+    """An open row as the identities settled it: cells not printed and proven 0 are ``blank_zero``; a lost cell
+    proven non-zero is ``computed``; cells the row alone could not place but the table did are ``aligned``."""
+    cols = catalogue.APPLICANT_COLUMN_KEYS
+    if all(v is None for v in values):
+        return
+    alone = agreed([r.values for r in readings])
+    _store_app_row(result, key, dict(zip(cols, values, strict=True)))
+    for i, col in enumerate(cols):
+        metric = f"{key}.{col}"
+        if values[i] is None:
+            continue
+        if i in unprinted:  # a dropped blank or a lost cell in some consistent reading
+            (result.blank_zero if values[i] == 0 else result.computed).append(metric)
+        if alone[i] is None:
+            result.aligned.append(metric)
+    settled = [_COLUMN_NAMES[c] for i, c in enumerate(cols) if alone[i] is None and values[i] is not None]
+    if settled:
+        result.warn(
+            "resolved_by_identities",
+            f"表三 {_LABEL_NAMES.get(key, key)}: {'、'.join(settled)} placed by the table's identities (every reading "
+            "under which 一+二 = （七）+四 and （七） = the sum of the items hold gives "
+            f"{','.join('' if v is None else f'{v:g}' for v in values)}); listed in aligned",
+        )
 
 
 @cache
@@ -702,6 +791,13 @@ def _reject_contradicted(result: TableResult, template: str) -> None:
     failed = _failing_columns(result.metrics, template)
     if not failed:
         return
+    if result.short_rows:  # a conversion lost one cell of these rows: which one, the identities may tell
+        for key, printed in result.short_rows.items():
+            result.open_rows[key] = (lost_cell(printed, 7), "read by position one cell short, the identities fail")
+        _settle_open(result, template, list(catalogue.APPLICANT_COLUMN_KEYS), set())
+        failed = _failing_columns(result.metrics, template)
+        if not failed:
+            return
     involved = [
         k for k in sorted(result.by_position) if any(result.metrics.get(f"{k}.{c}") is not None for c in failed)
     ]
@@ -729,6 +825,9 @@ def _app_values(rec: Record, layout: list[str], grid: dict[int, str], key: str, 
     by_position = _positional(rec, grid)
     if by_position is not None:
         result.by_position.add(key)
+        printed = [parse_cell(c).value for c in _trim(rec.cells or [], 7)]
+        if len(layout) == 7 and len(printed) == 6 and None not in printed:  # a row one cell short, none blank
+            result.short_rows[key] = [v for v in printed if v is not None]
         return by_position
     if len(layout) == 6 and (six := _cells_reading(rec.cells or [], 6)) is not None:
         result.by_position.add(key)
@@ -921,7 +1020,6 @@ def _read_flattened(text: str, result: TableResult) -> None:
     columns = [INT] * len(layout)
     accept = sums_to_last if layout[-1] == "total" else None
     keys = application_rows(template)
-    ambiguous: dict[str, tuple[str, list[list[float | int]]]] = {}
     anchors: list[tuple[str, int, int]] = []
     pos = app_at
     for key in keys:
@@ -939,28 +1037,21 @@ def _read_flattened(text: str, result: TableResult) -> None:
         run = _leading_run(segment)
         reading = _run_values(run, columns, accept)
         values, why = reading.values, reading.why
-        blanks: set[str] = set()
         if values is None and not reading.readings and (gap := _gap_run(run, len(layout), accept)) is not None:
-            values, blank_idx = gap
-            blanks = {layout[i] for i in blank_idx} - {"total"}  # a 总计 placed by the identity is read, not summed
-            unread = [_COLUMN_NAMES.get(layout[i], layout[i]) for i, v in enumerate(values) if v is None]
-            if unread:
-                result.warn(
-                    "ambiguous_value",
-                    f"表三 {_LABEL_NAMES.get(key, key)}: digits {run!r} are fewer than the cells (blank cells "
-                    f"dropped); {'、'.join(unread)} not read, the rest hold wherever the blanks sat",
-                )
-        elif values is None and reading.readings:
-            ambiguous[key] = (run, reading.readings)
+            result.open_rows[key] = (gap, f"digits {run!r} are fewer than the cells (blank cells dropped)")
+            found = _agreed_columns(gap, layout)
+            _store_app_row(result, key, found[0] if found else None, found[1] if found else ())
+            continue
+        if values is None and reading.readings:
+            result.open_rows[key] = ([Candidate(tuple(r)) for r in reading.readings], f"digits {run!r} run together")
         elif values is None:
             result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: {why or 'no values'} ({run!r})")
-        _store_app_row(result, key, _as_columns(values, layout), blanks)
+        _store_app_row(result, key, _as_columns(values, layout))
     for key in keys:
         if key not in {a[0] for a in anchors}:
             _store_app_row(result, key, None)
             result.warn("missing_value", f"表三 {_LABEL_NAMES.get(key, key)}: row not found")
-    if ambiguous:
-        _settle_by_identities(ambiguous, layout, template, result)
+    _settle_open(result, template, layout, set())
     if review_at < 0:
         _store_review(result, None, "table not found")
         return
@@ -976,11 +1067,16 @@ def _read_flattened(text: str, result: TableResult) -> None:
     reading = _run_values(run, [INT] * 15, groups_sum(5))
     values, why = reading.values, reading.why
     if values is None and not reading.readings and (gap := _gap_run(run, 15, groups_sum(5))) is not None:
-        values = gap[0]
-        result.blank_zero.extend(_REVIEW_KEYS[i] for i in sorted(gap[1]))
-        why = "" if all(v is not None for v in values) else "blank cells dropped; some cells not placed"
-        if why:
-            result.warn("ambiguous_value", f"表四: digits {run!r} are fewer than the cells; {why}")
+        values = agreed([r.values for r in gap])
+        blanks = sorted({i for r in gap for i in r.unprinted if values[i] == 0})
+        result.blank_zero.extend(_REVIEW_KEYS[i] for i in blanks)
+        unread = [key for key, v in zip(_REVIEW_KEYS, values, strict=True) if v is None]
+        if unread:
+            result.warn(
+                "ambiguous_value",
+                f"表四: digits {run!r} are fewer than the cells (blank cells dropped); not read: {', '.join(unread)}: "
+                f"{len(gap)} placements keep each group's results adding up to its 总计 and differ there",
+            )
         result.found.add("review")
         for i, key in enumerate(_REVIEW_KEYS):
             result.metrics[key] = values[i]
@@ -991,82 +1087,26 @@ def _read_flattened(text: str, result: TableResult) -> None:
     _store_review(result, values, why or "")
 
 
-MAX_COMBINATIONS = 512
 MAX_GAP_READINGS = 50_000
 
 
-def _gap_run(run: str, n: int, accept) -> tuple[list[Value], set[int]] | None:
+def _gap_run(run: str, n: int, accept) -> list[Candidate] | None:
     """A flattened run with fewer digits than cells ("…数量11" under seven columns): the dump dropped blank
     cells. Every cut of the digits into fewer numbers, placed in order with 0s between, that keeps the row's
-    identity; the values every such reading agrees on, None elsewhere, and the cells that may have been blank.
-    None when nothing fits (or too many ways to try)."""
+    identity. None when nothing fits (or too many ways to try)."""
     digits = normalize(run).replace(" ", "").replace(",", "")
     if not digits or not digits.isdigit() or len(digits) >= n * 2:
         return None
-    readings: list[tuple[list[float | int], frozenset[int]]] = []
+    readings: dict[tuple[float | int, ...], set[int]] = {}
     # Table 四's fifteen cells: only one-digit cells (its usual counts), or the cuts multiply past any budget.
     lengths = range(1, min(len(digits), n - 1) + 1) if n <= 7 else [len(digits)] if len(digits) < n else []
     for k in lengths:
         for cut in split_run(digits, [INT] * k):
-            readings.extend(gap_readings(cut, n, accept))
+            for row, blanks in gap_readings(cut, n, accept):
+                readings.setdefault(tuple(row), set()).update(blanks)
             if len(readings) > MAX_GAP_READINGS:
                 return None
-    if not readings:
-        return None
-    values = agreed([r for r, _b in readings])
-    if all(v is None for v in values):
-        return None
-    blanks = {i for _r, b in readings for i in b if values[i] == 0}
-    return values, blanks
-
-
-def _settle_by_identities(
-    ambiguous: dict[str, tuple[str, list[list[float | int]]]], layout: list[str], template: str, result: TableResult
-) -> None:
-    """Rows whose runs cut several ways: keep the one combination of cuts under which the table's own
-    identities (一+二 = 七+四 and 七 = sum of items, per column) hold; otherwise leave them unread."""
-    from indexer.checks import run_checks  # checks reads metrics; tables only borrows it here
-
-    keys = list(ambiguous)
-    combos = 1
-    for _run, readings in ambiguous.values():
-        combos *= len(readings)
-    winners: list[tuple[list[float | int], ...]] = []
-    if combos <= MAX_COMBINATIONS:
-        for combo in product(*(readings for _run, readings in ambiguous.values())):
-            metrics = dict(result.metrics)
-            for key, values in zip(keys, combo, strict=True):
-                for col, value in (_as_columns(list(values), layout) or {}).items():
-                    metrics[f"{key}.{col}"] = value
-            checks = [
-                c
-                for c in run_checks(_with_subtotals(metrics, template), template)
-                if c.name.startswith(("balance.", "outcomes."))
-            ]
-            if checks and all(c.status == "ok" for c in checks):
-                winners.append(combo)
-    if len(winners) == 1:
-        for key, values in zip(keys, winners[0], strict=True):
-            _store_app_row(result, key, _as_columns(list(values), layout))
-            result.warn(
-                "resolved_by_identities",
-                f"表三 {_LABEL_NAMES.get(key, key)}: digits {ambiguous[key][0]!r} run together; "
-                f"{','.join(str(v) for v in values)} is the only reading under which the table adds up",
-            )
-        return
-    for key, (run, readings) in ambiguous.items():
-        result.warn("ambiguous_value", f"表三 {_LABEL_NAMES.get(key, key)}: {_describe(readings)} ({run!r})")
-
-
-def _with_subtotals(metrics: dict[str, Value], template: str) -> dict[str, Value]:
-    out = dict(metrics)
-    for cat, _label, items in catalogue.OUTCOME_CATEGORIES:
-        if cat == "other" and template == "2019":
-            continue
-        for col in catalogue.APPLICANT_COLUMN_KEYS:
-            parts = [out.get(f"outcomes.{cat}.{item}.{col}") for item, _ in items]
-            out[f"outcomes.{cat}.total.{col}"] = None if None in parts else sum(p for p in parts if p is not None)
-    return out
+    return [Candidate(row, frozenset(b)) for row, b in readings.items()] or None
 
 
 def _read_active_flat(text: str, template: str, result: TableResult, narrative: str = "") -> None:

@@ -209,7 +209,7 @@ GROUP_HEADINGS: dict[str, str] = {"outcomes.disclosed": "三、本年度办理�
 def metric_tables(doc: ReportDocument) -> list[dict[str, Any]]:
     failed = failed_metric_keys(doc.checks)
     computed = set(doc.computed)
-    blank_zero, from_text = set(doc.blank_zero), set(doc.from_text)
+    blank_zero, from_text, aligned = set(doc.blank_zero), set(doc.from_text), set(doc.aligned)
     tables = []
     for table, table_label in catalogue.TABLE_LABELS.items():
         # Rows in catalogue order, each with its shown columns; consecutive rows sharing columns share a block.
@@ -245,6 +245,7 @@ def metric_tables(doc: ReportDocument) -> list[dict[str, Any]]:
                             "computed": m.key in computed,
                             "blank_zero": m.key in blank_zero,
                             "from_text": m.key in from_text,
+                            "aligned": m.key in aligned,
                         }
                         for m in ms
                     ],

@@ -218,6 +218,9 @@ class CellSchema(Schema):
     )
     blank_zero = fields.Boolean(metadata={"description": "0 read from a blank cell of a filled row, not a printed 0"})
     from_text = fields.Boolean(metadata={"description": "stated by the report's text (no table), e.g. 未发生行政复议"})
+    aligned = fields.Boolean(
+        metadata={"description": "placed by the table's identities (the row alone reads several ways)"}
+    )
 
 
 class TableColumnSchema(Schema):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import hand_read as hr
 import parser_builders as b
 import pytest
 
@@ -162,9 +163,14 @@ def test_markdown_pdf_conversion() -> None:
     assert doc.metrics["outcomes.partially_disclosed.total"] == 2  # its label on a row of its own
     assert doc.metrics["outcomes.total.total"] == 38 and doc.metrics["active.licensing.decisions"] == 3406
     assert doc.metrics["active.normative_documents.issued"] == 22  # "22（其中修订16件）"
-    # One cell short, read by position under the header: 商业企业 would get 1; the table's identities say no.
-    assert doc.metrics["outcomes.withheld.third_party_rights.commercial"] is None
-    assert any(w.code == "position_contradicted" and "保护第三方" in w.message for w in doc.warnings)
+    # One cell short ("1 0 0 0 0 1"): by position under the header 商业企业 would get 1, which the identities
+    # contradict; of the places the lost cell may have had, only 1,0,0,0,0,0,1 lets the table add up.
+    third = [doc.metrics[f"outcomes.withheld.third_party_rights.{c}"] for c in hr.COLS]
+    assert third == [1, 0, 0, 0, 0, 0, 1]
+    assert "outcomes.withheld.third_party_rights.commercial" in doc.blank_zero  # may be the lost cell
+    assert "outcomes.withheld.third_party_rights.natural_person" in doc.aligned
+    assert any(w.code == "resolved_by_identities" and "保护第三方" in w.message for w in doc.warnings)
+    assert not any(w.code == "position_contradicted" for w in doc.warnings)
     assert doc.metrics["applications.carried_over.commercial"] == 0
     assert "applications.carried_over.commercial" in doc.blank_zero
     assert [doc.metrics[k] for k in REVIEW_KEYS[:6]] == [1, 0, 0, 1, 2, 1]

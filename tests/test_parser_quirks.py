@@ -337,11 +337,15 @@ def test_ambiguous_rows_settled_by_the_tables_identities() -> None:
     assert result.metrics["applications.new.commercial"] == 0
     assert result.metrics["outcomes.total.natural_person"] == 11
     assert [c for c, _ in result.warnings].count("resolved_by_identities") == 2
-    # Without the anchor row both readings balance: nothing is guessed.
+    assert "applications.new.natural_person" in result.aligned
+    # Without the anchor row both readings balance: only what both give (the 总计, the trailing 0s) is read.
     text = text.replace("11 0 0 0 0 0 11", "110000011")
     result = read_tables([[text]])
-    assert result.metrics["applications.new.total"] is None
+    assert result.metrics["applications.new.total"] == 11 and result.metrics["applications.new.research"] == 0
+    assert result.metrics["applications.new.natural_person"] is None
+    assert result.metrics["applications.new.commercial"] is None
     assert [c for c, _ in result.warnings].count("ambiguous_value") == 3
+    assert not result.aligned
 
 
 @pytest.mark.timeout(20)
