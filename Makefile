@@ -21,7 +21,7 @@ fmt:
 	.venv/bin/ruff format .
 
 bench:  ## every benchmark at its default (small) size; benchmarks/README.md has the full sizes
-	scripts/bootstrap.sh
+	scripts/bootstrap.sh --dev --system  # sqlite-utils (the peer), Chromium (render), wrk (load)
 	.venv/bin/python -m benchmarks all
 
 clean:

@@ -2,7 +2,8 @@
 # Creates .venv and installs nianbao with what it needs to run.
 #   --dev     also the test tools (pytest, hypothesis, playwright, schemathesis, ruff)
 #   --system  also the Debian packages the tests use (Chromium for browser tests, Tesseract + poppler for
-#             OCR, catdoc for .doc), installed with apt-get when running as root and missing
+#             OCR, catdoc for .doc; wrk, the load benchmark's client), installed with apt-get when running as
+#             root and missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,7 @@ if ((system)); then
     command -v tesseract >/dev/null || missing+=(tesseract-ocr tesseract-ocr-chi-sim)
     command -v pdftoppm >/dev/null || missing+=(poppler-utils)
     command -v catdoc >/dev/null || missing+=(catdoc)
+    command -v wrk >/dev/null || missing+=(wrk)
     if ((${#missing[@]})); then
         if [[ $(id -u) == 0 ]]; then
             echo "bootstrap: installing system packages: ${missing[*]}"
