@@ -78,10 +78,19 @@ def merge_fragments(frags: Iterable[Fragment], min_overlap: int = 8) -> list[Fra
 
 
 def _join(first: str, second: str, min_overlap: int) -> str | None:
-    """``first`` + ``second`` when the end of ``first`` is the start of ``second`` (at least min_overlap chars)."""
-    for n in range(min(len(first), len(second)) - 1, min_overlap - 1, -1):
-        if first.endswith(second[:n]):
-            return first + second[n:]
+    """``first`` + ``second`` when the end of ``first`` is the start of ``second`` (at least min_overlap chars,
+    less than either whole), the longest such overlap."""
+    limit = min(len(first), len(second)) - 1
+    if limit < min_overlap:
+        return None
+    head = second[:min_overlap]
+    # Only where ``second``'s first characters occur can an overlap start: find them instead of trying every
+    # length (that was quadratic in the fragment's length, and ran for every pair of fragments of every hit).
+    at = first.find(head, len(first) - limit)
+    while at != -1:
+        if second.startswith(first[at:]):
+            return first + second[len(first) - at :]
+        at = first.find(head, at + 1)
     return None
 
 

@@ -52,7 +52,7 @@ def _accepted(job: Any):
 
 
 @blp.route("/admin/crawl", methods=["POST"])
-@blp.arguments(CrawlRequestSchema, required=False, as_kwargs=False)
+@blp.arguments(CrawlRequestSchema(), required=False, as_kwargs=False)
 @blp.response(202, JobSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.doc(security=SECURITY)
@@ -74,7 +74,7 @@ def crawl(args: dict[str, Any]):
 
 
 @blp.route("/admin/reindex", methods=["POST"])
-@blp.arguments(ReindexRequestSchema, required=False, as_kwargs=False)
+@blp.arguments(ReindexRequestSchema(), required=False, as_kwargs=False)
 @blp.response(202, JobSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.doc(security=SECURITY)
@@ -135,7 +135,7 @@ def append_source(path: Path, data: dict[str, Any]) -> None:
 
 
 @blp.route("/admin/sources", methods=["POST"])
-@blp.arguments(SourceRequestSchema, as_kwargs=False)
+@blp.arguments(SourceRequestSchema(), as_kwargs=False)
 @blp.response(201, SourceRequestSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.doc(security=SECURITY)

@@ -224,7 +224,7 @@ def agency_timeline(agency_id: str):
 
 
 @blp.route("/rankings")
-@blp.arguments(RankingArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(RankingArgsSchema(), location="query", as_kwargs=False)
 @blp.response(200, RankingSchema)
 def ranking(args: dict[str, Any]):
     """Top (order=desc) or bottom (asc) reports by a metric or a share (予以公开 / 本机关不掌握 among all
@@ -242,7 +242,7 @@ def ranking(args: dict[str, Any]):
 
 
 @blp.route("/missing")
-@blp.arguments(MissingArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(MissingArgsSchema(), location="query", as_kwargs=False)
 @blp.response(200, MissingSchema)
 def missing_reports(args: dict[str, Any]):
     """Agencies that published before ``year`` but have no report for it although its deadline has passed
@@ -294,7 +294,7 @@ _BODY_DOC = {
 
 
 @blp.route("/batch-search", methods=["POST"])
-@blp.arguments(BatchArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(BatchArgsSchema(), location="query", as_kwargs=False)
 @blp.doc(requestBody=_BODY_DOC)
 @blp.response(200, {"type": "string"}, content_type="text/csv", description="query, province, city, county, year, hits")
 @blp.alt_response(400, schema=ErrorSchema)

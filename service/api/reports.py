@@ -59,7 +59,7 @@ def read_payload(catalog: Any, capture: Any) -> bytes:
 
 
 @blp.route("/reports/<string:report_id>/original")
-@blp.arguments(OriginalArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(OriginalArgsSchema(), location="query", as_kwargs=False)
 @blp.response(200, description="The archived original, byte for byte, with its content type")
 @blp.alt_response(404, schema=ErrorSchema)
 def original(args: dict[str, Any], report_id: str):
@@ -109,7 +109,7 @@ def captures(report_id: str):
 
 
 @blp.route("/reports/<string:report_id>/diff")
-@blp.arguments(DiffArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(DiffArgsSchema(), location="query", as_kwargs=False)
 @blp.response(200, DiffSchema)
 @blp.alt_response(404, schema=ErrorSchema)
 def diff(args: dict[str, Any], report_id: str):
@@ -131,7 +131,7 @@ def capture_diff(doc: ReportDocument, from_id: str, to_id: str) -> dict[str, Any
 
 
 @blp.route("/agencies")
-@blp.arguments(AgencyArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(AgencyArgsSchema(), location="query", as_kwargs=False)
 @blp.response(200, AgencyListSchema)
 def agencies(args: dict[str, Any]):
     """Agencies whose name contains ``name``, with how many reports and which years."""
@@ -155,7 +155,7 @@ def agency_documents(agency_id: str) -> list[ReportDocument]:
 
 
 @blp.route("/agencies/<string:agency_id>")
-@blp.arguments(AgencyDetailArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(AgencyDetailArgsSchema(), location="query", as_kwargs=False)
 @blp.response(200, AgencyDetailSchema)
 @blp.alt_response(404, schema=ErrorSchema)
 def agency(args: dict[str, Any], agency_id: str):

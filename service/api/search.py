@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, request, stream_with_context
+from flask import Response, jsonify, request, stream_with_context
 
 from indexer import catalogue
 from indexer.document import ReportDocument
@@ -79,7 +79,7 @@ def _columns(args: dict[str, Any]) -> list[str]:
 
 
 @blp.route("/search")
-@blp.arguments(SearchArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(SearchArgsSchema(), location="query", as_kwargs=False)
 @blp.response(200, SearchResultSchema)
 @blp.alt_response(
     200,
@@ -113,11 +113,15 @@ def search(args: dict[str, Any]):
         for hit in data["hits"]:
             doc = st.get(hit["id"])
             hit["metrics"] = {k: (doc.metrics.get(k) if doc else None) for k in columns}
-    return data
+    for hit in data["hits"]:
+        hit["metrics"] = {k: None if v is None else float(v) for k, v in hit["metrics"].items()}
+    # ``data`` is already what SearchResultSchema dumps it to (tests/test_api_search_response.py holds it to
+    # that); a Response skips the dump, a sixth of a search request's CPU.
+    return jsonify(data)
 
 
 @blp.route("/stats")
-@blp.arguments(StatsArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(StatsArgsSchema(), location="query", as_kwargs=False)
 @blp.response(200, StatsResultSchema)
 @blp.alt_response(200, description="CSV (format=csv)", content_type="text/csv", schema={"type": "string"}, success=True)
 def stats(args: dict[str, Any]):
@@ -135,7 +139,7 @@ def stats(args: dict[str, Any]):
 
 
 @blp.route("/feed.atom")
-@blp.arguments(FeedArgsSchema, location="query", as_kwargs=False)
+@blp.arguments(FeedArgsSchema(), location="query", as_kwargs=False)
 @blp.response(
     200, {"type": "string"}, description="Atom feed of the newest matching reports", content_type="application/atom+xml"
 )
