@@ -7,8 +7,9 @@ from functools import cache
 
 from indexer import catalogue
 from indexer.document import Check, ReportDocument
+from store.base import DERIVED_PREFIX
 
-PREFIX = "cross."
+PREFIX = DERIVED_PREFIX
 FEE_WORDS = ("收费", "信息处理费")
 BLANK_LIST_LIMIT = 20
 

@@ -8,17 +8,17 @@ compared with one previous report and a bounded number of LSH candidates.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from indexer.document import Analysis, Check
 from insights import cross_checks, yoy
-from insights.lsh import CappedLSH, best_by_estimate
+from insights.lsh import QUERY_CHUNK, ArrayLSH, best_candidates
 from insights.records import Record
 from insights.series import AgencyNode, Series, link
-from insights.shingles import NUM_PERM, containment
+from insights.shingles import containment
 
 RATIO_DIGITS = 4
 
@@ -66,19 +66,57 @@ def link_series(records: list[Record]) -> dict[str, Series]:
 
 
 def derive(records: Iterable[Record]) -> dict[str, Derived]:
+    """Every report's derived values, all records in memory (the stage itself streams them from disk with
+    the same steps: ``insights.stage``)."""
     recs = sorted(records, key=lambda r: r.id)  # the result must not depend on the store's order
     series = link_series(recs)
-    by_year: dict[tuple[str, int], list[Record]] = defaultdict(list)
+    groups: dict[str, list[Record]] = defaultdict(list)
+    out: dict[str, Derived] = {}
     for r in recs:
-        if r.agency_id and r.year is not None:
-            by_year[(series[r.agency_id].id, r.year)].append(r)
-    reps = {key: _representative(group) for key, group in by_year.items()}
+        if (s := series.get(r.agency_id)) is not None:
+            groups[s.id].append(r)
+        else:
+            out.update(of_series([r], None))
+    for group in groups.values():
+        out.update(of_series(group, series[group[0].agency_id]))
+    codes: dict[str, int] = {}  # publisher of each record as a number
+    publisher = np.fromiter(
+        (codes.setdefault(s.id if (s := series.get(r.agency_id)) else r.id, len(codes)) for r in recs),
+        dtype=np.int64,
+        count=len(recs),
+    )
+    by_year: dict[int, list[int]] = defaultdict(list)
+    for i, r in enumerate(recs):
+        if r.shingles.size and r.year is not None:
+            by_year[r.year].append(i)
+    peer: dict[str, tuple[float, Record | None]] = {}
+    for items in by_year.values():
+        idx = np.asarray(items, dtype=np.int64)
+        sigs = np.stack([recs[i].signature for i in items])
+        ratios, best = peers_of_year(sigs, publisher[idx], lambda k, items=items: recs[items[k]].shingles)
+        for k, i in enumerate(items):
+            peer[recs[i].id] = float(ratios[k]), recs[items[best[k]]] if best[k] >= 0 else None
+    for r in recs:
+        ratio, other = peer.get(r.id, (None, None))
+        finish(out[r.id], ratio, other.id if other else "", other.title if other else "")
+    return out
+
+
+def of_series(recs: list[Record], s: Series | None) -> dict[str, Derived]:
+    """The derived values that depend on one publisher's reports (all of them, sorted by id; or one report
+    of no publisher): links, year-over-year changes, cross-year checks, text copied from the previous year.
+    ``finish`` adds the copied text of peers."""
+    by_year: dict[int, list[Record]] = defaultdict(list)
+    if s is not None:
+        for r in recs:
+            if r.year is not None:
+                by_year[r.year].append(r)
+    reps = {year: _representative(group) for year, group in by_year.items()}
     out: dict[str, Derived] = {}
     for r in recs:
         d = out[r.id] = Derived()
         d.checks.extend(r.own_checks)
-        s = series.get(r.agency_id)
-        previous = reps.get((s.id, r.year - 1)) if s is not None and r.year is not None else None
+        previous = reps.get(r.year - 1) if s is not None and r.year is not None else None
         if s is not None:
             d.analysis.series, d.analysis.series_agencies = s.id, list(s.agencies)
         if previous is not None:
@@ -92,43 +130,33 @@ def derive(records: Iterable[Record]) -> dict[str, Derived]:
         d.metrics["copied.previous_ratio"] = _ratio(ratio)
         if ratio is not None and previous is not None:
             d.analysis.copied_previous_id, d.analysis.copied_previous_title = previous.id, previous.title
-    _peers(recs, series, out)
-    for d in out.values():  # None means "not given": not stored, so not kept either
-        d.metrics = {k: v for k, v in d.metrics.items() if v is not None}
     return out
 
 
-def _peers(recs: list[Record], series: dict[str, Series], out: dict[str, Derived]) -> None:
-    """copied.peers_ratio: the closest other publisher's report of the same year, via LSH candidates."""
-    sigs = np.stack([r.signature for r in recs]) if recs else np.empty((0, NUM_PERM), dtype=np.uint32)
-    lsh = CappedLSH(NUM_PERM)
-    for i, r in enumerate(recs):
-        if r.shingles.size and r.year is not None:
-            lsh.insert(r.year, i, sigs[i])
+def finish(d: Derived, peers_ratio: float | None, peer_id: str, peer_title: str) -> Derived:
+    """Add copied.peers_ratio (and the peer it names); drop the values that are not given."""
+    d.metrics["copied.peers_ratio"] = _ratio(peers_ratio)
+    if peer_id:
+        d.analysis.copied_peer_id, d.analysis.copied_peer_title = peer_id, peer_title
+    d.metrics = {k: v for k, v in d.metrics.items() if v is not None}  # None means "not given": not stored
+    return d
 
-    # Publisher of each record as a number, so candidates of the same publisher are dropped in one step.
-    codes: dict[str, int] = {}
-    publisher = np.fromiter(
-        (codes.setdefault(s.id if (s := series.get(r.agency_id)) else r.id, len(codes)) for r in recs),
-        dtype=np.int64,
-        count=len(recs),
-    )
-    for i, r in enumerate(recs):
-        d = out[r.id]
-        d.metrics["copied.peers_ratio"] = None
-        if not r.shingles.size or r.year is None:
-            continue
-        found = lsh.candidates(r.year, sigs[i])
-        others = found[publisher[found] != publisher[i]]
-        best_j, best_ratio = -1, -1.0
-        for j in best_by_estimate(sigs, i, others):
-            ratio = containment(r.shingles, recs[j].shingles) or 0.0
-            if ratio > best_ratio or (ratio == best_ratio and j < best_j):  # ties: the smaller id
-                best_j, best_ratio = j, ratio
-        if best_j < 0:
-            # No report of the year shares a band (estimated Jaccard well under 0.2): nothing copied to name.
-            d.metrics["copied.peers_ratio"] = 0.0
-            continue
-        j = best_j
-        d.metrics["copied.peers_ratio"] = _ratio(best_ratio)
-        d.analysis.copied_peer_id, d.analysis.copied_peer_title = recs[j].id, recs[j].title
+
+def peers_of_year(
+    sigs: np.ndarray, publisher: np.ndarray, shingles_of: Callable[[int], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """copied.peers_ratio of one year's reports with a narrative (numbered in id order): the exact overlap
+    with the closest other publisher's report among the LSH candidates. Returns (ratio, that report's number
+    or -1); a report sharing no band with another publisher's (estimated Jaccard well under 0.2) has 0.0."""
+    m = len(sigs)
+    ratios, best = np.zeros(m, dtype=np.float64), np.full(m, -1, dtype=np.int64)
+    lsh = ArrayLSH(sigs)
+    for start in range(0, m, QUERY_CHUNK):
+        q, c = lsh.candidate_pairs(np.arange(start, min(start + QUERY_CHUNK, m), dtype=np.int64))
+        others = publisher[q] != publisher[c]
+        q, c = best_candidates(sigs, q[others], c[others])
+        for i, j in zip(q.tolist(), c.tolist(), strict=True):
+            ratio = containment(shingles_of(i), shingles_of(j)) or 0.0
+            if best[i] < 0 or ratio > ratios[i] or (ratio == ratios[i] and j < best[i]):  # ties: the smaller id
+                best[i], ratios[i] = j, ratio
+    return ratios, best

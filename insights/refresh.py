@@ -1,8 +1,12 @@
-"""The insights stage: read every report from the store, derive, and re-index what changed.
+"""The insights stage: read every report from the store, derive, and write the derived values that changed.
 
 Run after indexing (``indexer.pipeline.index_archive``, so ``nianbao index`` and ``nianbao reindex``
 recompute it). Everything it sets is a function of the documents alone, so running it twice changes
 nothing the second time and a rebuild from the archive gives the same store.
+
+Memory stays bounded at any corpus size: records are spilled to disk as they are read (``insights.spill``),
+derived publisher by publisher (``insights.stage``), compared with a fingerprint of what the report holds,
+and only the changed values are written, in batches, with ``Store.update_derived`` (no re-index of text).
 """
 
 from __future__ import annotations
@@ -11,22 +15,22 @@ import dataclasses
 import hashlib
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from indexer import catalogue
 from indexer.checks import MAIN_CHECKS
 from indexer.document import Analysis, Check, ReportDocument
 from insights.content_checks import PREFIX
-from insights.derive import Derived, derive
+from insights.derive import Derived
 from insights.records import record_of
-from insights.spill import ShingleSpill
-from store.base import Store
+from insights.spill import RecordSpill
+from insights.stage import derive_spilled
+from store.base import DERIVED_METRICS, DerivedValues, Store
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
-ANALYSIS_KEYS: frozenset[str] = frozenset(m.key for m in catalogue.metrics_of_table(catalogue.TABLE_ANALYSIS))
+BATCH_SIZE = 500  # changed reports per update_derived call
+ANALYSIS_KEYS = DERIVED_METRICS
 
 
 @dataclass
@@ -71,11 +75,23 @@ def _canonical(value: Any) -> Any:
     return repr(value)
 
 
+def _num(value: Any) -> Any:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
 def _fingerprint(
     metrics: dict[str, Any], checks: list[Check], flags: list[str], analysis: Analysis, status: str
 ) -> bytes:
-    plain = repr(_canonical([metrics, checks, flags, analysis, status]))
-    return hashlib.blake2b(plain.encode("utf-8"), digest_size=16).digest()
+    """Of plain values equal exactly when the values are (``_canonical``), with the shapes the stage sets
+    spelled out: this runs twice for every report."""
+    plain = (
+        sorted((k, _num(v)) for k, v in metrics.items()),
+        [(c.name, c.status, _num(c.expected), _num(c.actual), c.message) for c in checks],
+        list(flags),
+        _canonical(analysis),
+        status,
+    )
+    return hashlib.blake2b(repr(plain).encode("utf-8"), digest_size=16).digest()
 
 
 def _current(doc: ReportDocument) -> _Current:
@@ -83,7 +99,7 @@ def _current(doc: ReportDocument) -> _Current:
     by_name = {c.name: c.status for c in own}
     return _Current(
         fingerprint=_fingerprint(
-            {k: v for k, v in doc.metrics.items() if k in ANALYSIS_KEYS},
+            {k: v for k, v in doc.metrics.items() if k in ANALYSIS_KEYS and v is not None},
             [c for c in doc.checks if c.name.startswith(PREFIX)],
             [f for f in doc.flags if f.startswith(PREFIX)],
             doc.analysis,
@@ -111,55 +127,49 @@ def _metrics_of(derived: Derived) -> dict[str, float | int | None]:
     return {k: v for k, v in derived.metrics.items() if v is not None}
 
 
-def _unchanged(cur: _Current, derived: Derived) -> bool:
-    status = _status(cur, derived.checks)
-    values = _metrics_of(derived), derived.checks, derived.flags, derived.analysis, status
-    return cur.fingerprint == _fingerprint(*values)
+def values_of(cur: _Current, derived: Derived) -> DerivedValues:
+    return DerivedValues(
+        _metrics_of(derived), list(derived.checks), derived.flags, derived.analysis, _status(cur, derived.checks)
+    )
 
 
-def apply(doc: ReportDocument, derived: Derived | None) -> ReportDocument:
-    """The document with the insights stage's values replaced by ``derived`` (None: none)."""
-    derived = derived or Derived()
-    cur = _current(doc)
-    metrics = {k: v for k, v in doc.metrics.items() if k not in ANALYSIS_KEYS}
-    metrics.update(_metrics_of(derived))
-    checks = [c for c in doc.checks if not c.name.startswith(PREFIX)] + list(derived.checks)
-    flags = [f for f in doc.flags if not f.startswith(PREFIX)] + derived.flags
-    new = replace(doc, metrics=metrics, checks=checks, flags=flags, analysis=replace(derived.analysis))
-    new.check_status = _status(cur, derived.checks)
-    return new
+def _unchanged(cur: _Current, values: DerivedValues) -> bool:
+    fingerprint = _fingerprint(values.metrics, values.checks, values.flags, values.analysis, values.check_status)
+    return cur.fingerprint == fingerprint
 
 
 def refresh(store: Store) -> RefreshStats:
-    """Recompute every report's derived values from the store's documents; re-index the changed ones.
+    """Recompute every report's derived values from the store's documents; write the changed ones.
 
-    One pass reads every document into a light record (and what it holds of ours now); only the
-    documents whose values change are read again and re-indexed."""
+    One pass reads every document into a light record on disk (with what it holds of ours now); the
+    derived values are then produced publisher by publisher and only the changed ones are written."""
     started = time.perf_counter()
     stats = RefreshStats()
-    records, current = [], {}
-    with ShingleSpill() as spill:
+    with RecordSpill() as spill:
         for doc in store.iter_documents():
-            record = record_of(doc)
-            spill.put(record)
-            records.append(record)
-            current[doc.id] = _current(doc)
-        spill.attach()
-        stats.reports = len(records)
-        derived = derive(records)
-        del records
-    changed = [i for i, cur in current.items() if not _unchanged(cur, derived.get(i) or Derived())]
-    del current
-    derived = {i: derived[i] for i in changed if i in derived}  # the rest is not needed any more
-    for start in range(0, len(changed), BATCH_SIZE):
-        docs = [d for d in (store.get(i) for i in changed[start : start + BATCH_SIZE]) if d is not None]
-        result = store.index(apply(d, derived.get(d.id)) for d in docs)
-        stats.updated += result.indexed
-        stats.failed += result.failed
-        stats.errors.extend(result.errors)
+            spill.put(record_of(doc), _current(doc))
+        spill.seal()
+        stats.reports = len(spill)
+        pending: dict[str, DerivedValues] = {}
+        for report_id, derived, cur in derive_spilled(spill):
+            values = values_of(cur, derived)
+            if not _unchanged(cur, values):
+                pending[report_id] = values
+                if len(pending) >= BATCH_SIZE:
+                    _write(store, pending, stats)
+        _write(store, pending, stats)
     stats.seconds = time.perf_counter() - started
     log.info("%s", stats.describe())
     return stats
 
 
-__all__ = ["Analysis", "RefreshStats", "apply", "refresh"]
+def _write(store: Store, pending: dict[str, DerivedValues], stats: RefreshStats) -> None:
+    if pending:
+        result = store.update_derived(pending)
+        stats.updated += result.indexed
+        stats.failed += result.failed
+        stats.errors.extend(result.errors)
+        pending.clear()
+
+
+__all__ = ["Analysis", "RefreshStats", "refresh", "values_of"]

@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 from datasketch import MinHash
+from datasketch.minhash import _fmix  # the scheme's pre-mix: signatures computed here equal update_batch's
 
 from indexer.document import ReportDocument
 
@@ -55,10 +56,16 @@ def shingle_hashes(text: str) -> np.ndarray:
 
 def signature(hashes: np.ndarray) -> np.ndarray:
     """The MinHash signature (``NUM_PERM`` uint32) of a shingle set; all-max for an empty set."""
-    m = _TEMPLATE.copy()
-    if hashes.size:
+    if not hashes.size:
+        return _TEMPLATE.hashvalues.astype(np.uint32)
+    if _TEMPLATE.scheme != "affine32":  # the vectorised form below is that scheme's update_batch
+        m = _TEMPLATE.copy()
         m.update_batch(hashes.tolist())
-    return m.hashvalues.astype(np.uint32, copy=False)
+        return m.hashvalues.astype(np.uint32, copy=False)
+    a, b = _TEMPLATE.permutations
+    with np.errstate(over="ignore"):  # wrapping is the modulo 2**32 of the permutations
+        phv = _fmix(np.asarray(hashes, dtype=np.uint32).reshape(-1, 1), 32) * a + b
+    return np.minimum(_TEMPLATE.hashvalues, phv.min(axis=0)).astype(np.uint32, copy=False)
 
 
 def containment(a: np.ndarray, b: np.ndarray) -> float | None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
-from indexer.document import ReportDocument
+from indexer import catalogue
+from indexer.document import Analysis, Check, ReportDocument
 from store.query import AggregationQuery, SearchQuery
 
 # The fields of a report document that follow the crawl (not the report's content): updatable in place.
@@ -23,6 +24,34 @@ def check_state_fields(states: dict[str, dict[str, Any]]) -> None:
         bad = set(fields) - STATE_FIELDS
         if bad:
             raise ValueError(f"{report_id}: not crawl-state field(s): {', '.join(sorted(bad))}")
+
+
+# What the insights stage derives across reports, replaced as a whole on each of its runs: the metrics of the
+# analysis table, the checks and flags named ``cross.*``, the analysis and the check status.
+DERIVED_PREFIX = "cross."
+DERIVED_METRICS: frozenset[str] = frozenset(m.key for m in catalogue.metrics_of_table(catalogue.TABLE_ANALYSIS))
+
+
+@dataclass(slots=True)
+class DerivedValues:
+    """The insights stage's values of one report (``Store.update_derived``)."""
+
+    metrics: dict[str, float | int]  # DERIVED_METRICS keys it gives (the others are removed)
+    checks: list[Check]  # cross.* checks
+    flags: list[str]  # cross.* flags
+    analysis: Analysis
+    check_status: str
+
+
+def with_derived(doc: ReportDocument, values: DerivedValues) -> ReportDocument:
+    """The document with its derived values replaced by ``values`` (what both stores' ``update_derived`` store)."""
+    metrics = {k: v for k, v in doc.metrics.items() if k not in DERIVED_METRICS}
+    metrics.update(values.metrics)
+    checks = [c for c in doc.checks if not c.name.startswith(DERIVED_PREFIX)] + list(values.checks)
+    flags = [f for f in doc.flags if not f.startswith(DERIVED_PREFIX)] + list(values.flags)
+    new = replace(doc, metrics=metrics, checks=checks, flags=flags, analysis=replace(values.analysis))
+    new.check_status = values.check_status
+    return new
 
 
 class StoreUnavailable(RuntimeError):
@@ -117,6 +146,10 @@ class Store(Protocol):
     def update_state(self, states: dict[str, dict[str, Any]]) -> int:
         """Set crawl-state fields (``removed``, ``last_seen``: see ``STATE_FIELDS``) of indexed documents by id,
         without re-parsing; ids not in the store are skipped. Returns how many documents changed."""
+
+    def update_derived(self, values: dict[str, DerivedValues]) -> IndexStats:
+        """Replace the insights stage's values of indexed documents by id (``with_derived``) without re-indexing
+        their text; ids not in the store are skipped. ``indexed`` counts the documents written."""
 
     def get(self, report_id: str) -> ReportDocument | None: ...
 

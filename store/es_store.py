@@ -12,6 +12,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -22,8 +23,11 @@ from indexer import catalogue
 from indexer.document import ReportDocument
 from store import es_mapping, es_query
 from store.base import (
+    DERIVED_METRICS,
+    DERIVED_PREFIX,
     AgencySummary,
     AggregationResult,
+    DerivedValues,
     IndexStats,
     SearchResult,
     StoreUnavailable,
@@ -36,6 +40,21 @@ BULK_CHUNK = 500
 BULK_RETRIES = 3  # per chunk, with exponential back-off, when the cluster answers 429 (queue full)
 BULK_BACKOFF_S = 2.0  # first back-off; doubles per retry
 MAX_ERRORS = 100  # per-item error messages kept in IndexStats
+# store.base.with_derived on the stored source: the insights stage's values replaced, nothing else sent.
+DERIVED_SCRIPT = """
+def src = ctx._source;
+if (src.metrics == null) { src.metrics = new HashMap(); }
+for (def k : params.drop) { src.metrics.remove(k); }
+src.metrics.putAll(params.metrics);
+if (src.checks == null) { src.checks = new ArrayList(); }
+src.checks.removeIf(c -> c.name != null && c.name.startsWith(params.prefix));
+src.checks.addAll(params.checks);
+if (src.flags == null) { src.flags = new ArrayList(); }
+src.flags.removeIf(f -> f.startsWith(params.prefix));
+src.flags.addAll(params.flags);
+src.analysis = params.analysis;
+src.check_status = params.check_status;
+""".strip()
 AGENCY_SCAN_LIMIT = 10_000
 
 T = TypeVar("T")
@@ -223,6 +242,28 @@ class ElasticStore:
         self._refresh()
         return changed
 
+    def update_derived(self, values: dict[str, DerivedValues]) -> IndexStats:
+        """The insights stage's values replaced with scripted partial ``update`` actions in bulk (the document
+        and its text are not sent again); ids not in the index (404) are skipped."""
+        stats = IndexStats()
+        for ok, item in helpers.streaming_bulk(
+            self.client,
+            derived_actions(self.target, values),
+            chunk_size=BULK_CHUNK,
+            max_retries=BULK_RETRIES,
+            initial_backoff=BULK_BACKOFF_S,
+            raise_on_error=False,
+            raise_on_exception=False,
+        ):
+            info = item["update"]
+            if ok:
+                stats.indexed += info.get("result") != "noop"
+                stats.unchanged += info.get("result") == "noop"
+            elif info.get("status") != 404:
+                _fail(stats, f"{info.get('_id')}: {_reason(info)}")
+        self._refresh()
+        return stats
+
     def delete(self, ids: Iterable[str]) -> int:
         actions = ({"_op_type": "delete", "_index": self.target, "_id": i} for i in ids)
         deleted = 0
@@ -321,6 +362,23 @@ def _checked_source(doc: ReportDocument, errors: list[str]) -> dict[str, Any]:
         metrics[key] = value  # None stays: "the report does not give it", as the document says
     source[es_mapping.METRICS_FIELD] = metrics
     return source
+
+
+def derived_actions(target: str, values: dict[str, DerivedValues]) -> Iterator[dict[str, Any]]:
+    """Bulk ``update`` actions running ``DERIVED_SCRIPT`` (same result as ``store.base.with_derived``)."""
+    drop = sorted(DERIVED_METRICS)
+    for report_id, v in values.items():
+        params = {
+            "prefix": DERIVED_PREFIX,
+            "drop": drop,
+            "metrics": dict(v.metrics),
+            "checks": [asdict(c) for c in v.checks],
+            "flags": list(v.flags),
+            "analysis": asdict(v.analysis),
+            "check_status": v.check_status,
+        }
+        script = {"source": DERIVED_SCRIPT, "lang": "painless", "params": params}
+        yield {"_op_type": "update", "_index": target, "_id": report_id, "script": script}
 
 
 def _is_number(value: object) -> bool:

@@ -81,6 +81,15 @@ def _metric_columns(doc: ReportDocument, errors: list[str]) -> dict[str, float]:
 
 
 def prepare(doc: ReportDocument, errors: list[str]) -> Prepared:
+    p = prepare_stored(doc, errors)
+    normalized = normalized_fields(doc)
+    p.fts = tuple(map(normalized_index_text, normalized))
+    p.text = SEPARATOR.join(normalized)
+    return p
+
+
+def prepare_stored(doc: ReportDocument, errors: list[str]) -> Prepared:
+    """The rows of a report apart from its text (``fts`` and ``text`` empty): what ``update_derived`` rewrites."""
     if not isinstance(doc, ReportDocument):
         raise ValueError(f"not a ReportDocument: {type(doc).__name__}")
     if not doc.id or not isinstance(doc.id, str):
@@ -107,16 +116,7 @@ def prepare(doc: ReportDocument, errors: list[str]) -> Prepared:
         doc.provenance.source_id,
     )
     digest = f"{zlib.crc32(raw)}:{len(raw)}b"  # "b": a byte length (older digests counted characters)
-    normalized = normalized_fields(doc)
-    return Prepared(
-        doc.id,
-        digest,
-        zlib.compress(raw, 1),
-        report,
-        metrics,
-        tuple(map(normalized_index_text, normalized)),
-        SEPARATOR.join(normalized),
-    )
+    return Prepared(doc.id, digest, zlib.compress(raw, 1), report, metrics, (), "")
 
 
 def prepare_batch(batch: list[ReportDocument], vocab: Vocabulary | None = None) -> PreparedBatch:

@@ -41,10 +41,12 @@ from store import highlight, sqlite_columns, sqlite_schema
 from store.base import (
     AgencySummary,
     AggregationResult,
+    DerivedValues,
     Hit,
     IndexStats,
     SearchResult,
     check_state_fields,
+    with_derived,
 )
 from store.query import (
     GROUP_BY,
@@ -61,7 +63,7 @@ from store.sqlite_aggregate import aggregate_rows
 from store.sqlite_columns import NONE, Columns
 from store.sqlite_facets import combine, compute_facets, parse_filters
 from store.sqlite_match import Matcher
-from store.sqlite_prepare import Prepared, Preparer, fts_values, normalized_fields
+from store.sqlite_prepare import Prepared, Preparer, fts_values, normalized_fields, prepare_stored
 from store.sqlite_shingles import CHUNK_ROWS, SEPARATOR, Ngrams, ShingleIndex
 from store.sqlite_sort import ORDER_SCAN_MIN, cursor_after, cursor_of, page, page_in_order, sort_keys
 from store.sqlite_translate import fts_expression
@@ -82,6 +84,7 @@ REBUILD_INFIX = ".rebuild-"  # index.sqlite3.rebuild-<pid>: a rebuild in progres
 # needs the copy): a patch copies every column, so one per small batch (the insights stage writes 200 at a
 # time) would cost seconds at a million reports.
 PATCH_ROWS = 8192
+DERIVED_ROWS = 500  # reports read per statement by update_derived
 
 
 # A long stream is written in transactions of this many reports (or this many seconds, whichever comes
@@ -433,6 +436,62 @@ class SqliteStore:
             if result.failed:
                 raise RuntimeError(f"state update failed for {result.failed} report(s): {result.errors[:3]}")
         return len(changed)
+
+    def update_derived(self, values: dict[str, DerivedValues]) -> IndexStats:
+        """The insights stage's values replaced in place, in one transaction: a report's document, its
+        ``reports`` and ``metrics`` rows are rewritten at the same rowid; its full-text row and n-gram bits are
+        not (its text did not change), which is most of what a re-index through ``index`` would cost."""
+        self._follow_replacement()
+        if self._version_problem:
+            raise IndexVersionError(self._version_problem)
+        stats = IndexStats()
+        written: list[Written] = []
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_other_writers(conn)
+                ids = list(values)
+                for start in range(0, len(ids), DERIVED_ROWS):
+                    written.extend(self._update_derived(conn, ids[start : start + DERIVED_ROWS], values, stats))
+                generation = self._bump_generation(conn) if written else None
+                conn.execute("COMMIT")
+                self._last_generation = generation or self._last_generation
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if generation is not None:
+                self._patch_columns(generation, written, [])
+        return stats
+
+    def _update_derived(
+        self, conn: sqlite3.Connection, ids: list[str], values: dict[str, DerivedValues], stats: IndexStats
+    ) -> list[Written]:
+        marks = ", ".join("?" * len(ids))
+        rows = conn.execute(
+            "SELECT r.rowid, r.id, r.digest, d.doc FROM reports r JOIN docs d ON d.rowid = r.rowid "
+            f"WHERE r.id IN ({marks})",
+            ids,
+        ).fetchall()
+        batch: list[Prepared] = []
+        rowids: list[int] = []
+        for rowid, report_id, digest, blob in rows:
+            try:
+                p = prepare_stored(with_derived(_decode(blob), values[report_id]), [])
+            except (ValueError, TypeError) as exc:
+                stats.failed += 1
+                stats.errors.append(f"{report_id}: {exc}")
+                continue
+            if p.digest == digest:
+                stats.unchanged += 1
+                continue
+            batch.append(p)
+            rowids.append(rowid)
+        for table in ("reports", "docs", "metrics"):
+            conn.executemany(f"DELETE FROM {table} WHERE rowid = ?", [(r,) for r in rowids])
+        self._insert_many(conn, batch, rowids, with_fts=False)
+        stats.indexed += len(batch)
+        return [(r, p.report, p.metrics) for r, p in zip(rowids, batch, strict=True)]
 
     def index(self, docs: Iterable[ReportDocument]) -> IndexStats:
         self._follow_replacement()
