@@ -316,9 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         }
         if args.index:
             os.symlink(args.index.resolve(), data_dir / "index.sqlite3")
-            saved = Path(f"{args.index.resolve()}.columns.npz")
+            saved = Path(f"{args.index.resolve()}.columns")
             if saved.exists():
-                os.symlink(saved, data_dir / "index.sqlite3.columns.npz")
+                os.symlink(saved, data_dir / "index.sqlite3.columns")
             report["index"] = str(args.index)
         else:
             print(f"indexing {args.reports:,} generated reports", file=sys.stderr)

@@ -94,7 +94,7 @@ def _percentile(values: list[float], p: float) -> float:
 def build(path: Path, n: int, seed: int) -> dict[str, Any]:
     from store.sqlite_store import SqliteStore
 
-    for suffix in ("", "-wal", "-shm", ".columns.npz"):
+    for suffix in ("", "-wal", "-shm", ".columns"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     store = SqliteStore(path)
     docs = _documents(n, seed)
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         entry["search"] = measure(path, args.seed, args.repeats)
         report["sizes"][str(n)] = entry
         if not args.keep:
-            for suffix in ("", "-wal", "-shm", ".columns.npz"):
+            for suffix in ("", "-wal", "-shm", ".columns"):
                 Path(f"{path}{suffix}").unlink(missing_ok=True)
         s = entry["search"]
         print(f"size {n:,}: p50 {s['p50_ms']} ms, p95 {s['p95_ms']} ms (cold)", file=sys.stderr)

@@ -78,7 +78,7 @@ MATCH_CACHE_SIZE = 32  # recent FTS match sets (paging through one query re-uses
 # orders the result set newest first: exact bm25 would cost seconds at a million reports.
 RANK_LIMIT = 2_000
 RELEVANCE_FALLBACK = "-published"
-SAVED_COLUMNS_SUFFIX = ".columns.npz"  # the columnar copy saved next to the index file
+SAVED_COLUMNS_SUFFIX = ".columns"  # the columnar copy saved next to the index file
 REBUILD_INFIX = ".rebuild-"  # index.sqlite3.rebuild-<pid>: a rebuild in progress
 # This process's own writes reach its columnar copy in patches of at least this many reports (or when a search
 # needs the copy): a patch copies every column, so one per small batch (the insights stage writes 200 at a

@@ -699,6 +699,27 @@ def test_own_writes_patch_the_columnar_copy_like_a_fresh_load(tmp_path: Path, mo
     st_.close()
 
 
+def test_saved_columnar_copy_round_trips_and_a_damaged_file_is_ignored(tmp_path: Path):
+    docs = make_corpus(40, seed=23)
+    st_ = SqliteStore(tmp_path / "i.sqlite3")
+    st_.index(docs)
+    cols = sqlite_columns.load(st_._writer, st_._generation(st_._writer))
+    cols.metric(st_._writer, "applications.new.total")
+    st_.close()
+    saved = tmp_path / "copy.columns"
+    sqlite_columns.save(cols, saved, "build-1")
+    again = sqlite_columns.load_saved(saved, "build-1", cols.generation)
+    assert again is not None and _decoded(again) == _decoded(cols)
+    assert all(again.keywords[n].lookup == cols.keywords[n].lookup for n in cols.keywords)
+    assert sqlite_columns.load_saved(saved, "build-2", cols.generation) is None  # another index file
+    assert sqlite_columns.load_saved(saved, "build-1", cols.generation + 1) is None  # written since
+    whole = saved.read_bytes()
+    saved.write_bytes(whole[: len(whole) - 4096])  # cut short
+    assert sqlite_columns.load_saved(saved, "build-1", cols.generation) is None
+    saved.write_bytes(b"PK\x03\x04" + whole[4:])  # not our format (an old .npz)
+    assert sqlite_columns.load_saved(saved, "build-1", cols.generation) is None
+
+
 def test_saved_columnar_copy_is_used_only_while_it_is_current(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     docs = make_corpus(40, seed=19)
     path = tmp_path / "i.sqlite3"
