@@ -22,6 +22,10 @@ import functools
 import hashlib
 import operator
 import re
+import unicodedata
+from collections.abc import Callable, Sequence
+
+import numpy as np
 
 from store import analysis
 
@@ -88,3 +92,124 @@ def term_phrase(text: str) -> str:
             parts.append(tok.text)
             prefix = i == last
     return '"' + " ".join(parts) + '"' + ("*" if prefix else "")
+
+
+# -- a whole batch at once ------------------------------------------------------------------------------
+# ``normalize`` and ``normalized_index_text`` cost ~280 µs a report in Python (a regex step and list work per
+# token); a batch of reports is done here with a few numpy passes over its code points instead (~30 µs a
+# report), with the same result (tests compare the two on random text).
+
+_FIELD, _REPORT = "\x00", "\x01"  # between fields (the shingle SEPARATOR) and between reports in a batch
+_SPACE = 0x20
+
+
+def _bmp_table(test: Callable[[str], bool]) -> np.ndarray:
+    return np.fromiter((test(chr(c)) for c in range(0x10000)), dtype=bool, count=0x10000)
+
+
+@functools.cache
+def _tables() -> dict[str, np.ndarray]:
+    """Per BMP code point: ideograph of the contract, word character (``[^\\W_]`` of ``re``, not an ideograph),
+    decimal digit (``\\d``), whitespace (``\\s``); and the full-width mapping of ``analysis._WIDE`` (UTF-16)."""
+    ideograph = _bmp_table(analysis.is_cjk)
+    wide = np.arange(0x10000, dtype=np.uint16)
+    for code, text in analysis._WIDE.items():
+        wide[code] = ord(text)
+    return {
+        "cjk": ideograph,
+        "word": _bmp_table(str.isalnum) & ~ideograph,
+        "digit": _bmp_table(str.isdecimal),
+        "space": _bmp_table(str.isspace),
+        "wide": wide,
+    }
+
+
+def _lookup(table: str, chars: np.ndarray) -> np.ndarray:
+    """``_tables()[table]`` of each code point (those beyond the BMP, rare, by asking Python)."""
+    tab = _tables()[table]
+    beyond = chars >= 0x10000
+    if not beyond.any():
+        return tab[chars]
+    out = np.zeros(len(chars), dtype=bool)
+    out[~beyond] = tab[chars[~beyond]]
+    test = {"cjk": analysis.is_cjk, "word": str.isalnum, "digit": str.isdecimal, "space": str.isspace}[table]
+    codes = np.unique(chars[beyond])
+    hits = codes[[test(chr(c)) for c in codes.tolist()]]
+    out[beyond] = np.isin(chars[beyond], hits)
+    return out
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and ends (exclusive) of the runs of True."""
+    edges = np.diff(mask.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def index_texts_many(reports: Sequence[Sequence[str]]) -> tuple[list[str], list[list[str]]] | None:
+    """For each report (its field texts): the fields through ``analysis.normalize`` joined by ``"\\x00"``, and each
+    field's ``index_text``. None when a text holds ``"\\x00"`` or ``"\\x01"`` (do it one text at a time then)."""
+    big = _REPORT.join(_FIELD.join(fields) for fields in reports)
+    if big.count(_REPORT) != len(reports) - 1 or big.count(_FIELD) != sum(len(f) - 1 for f in reports):
+        return None
+    tables = _tables()
+    # normalize(): full-width forms (on UTF-16 units: surrogates are never mapped), NFKC, lower case, …
+    units = np.frombuffer(big.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    big = tables["wide"][units].tobytes().decode("utf-16-le", "surrogatepass")
+    if not unicodedata.is_normalized("NFKC", big):  # per report: NFKC keeps the separators (starters) in place
+        big = _REPORT.join(unicodedata.normalize("NFKC", t) for t in big.split(_REPORT))
+    chars = np.frombuffer(big.lower().encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.int64)
+    cjk = _lookup("cjk", chars)
+    # … and no whitespace run with an ideograph on both sides
+    starts, ends = _runs(_lookup("space", chars))
+    inner = (starts > 0) & (ends < len(chars))
+    inner[inner] = cjk[starts[inner] - 1] & cjk[ends[inner]]
+    if inner.any():
+        depth = np.zeros(len(chars) + 1, dtype=np.int32)
+        depth[starts[inner]] += 1
+        depth[ends[inner]] -= 1
+        keep = np.cumsum(depth[:-1]) == 0
+        chars, cjk = chars[keep], cjk[keep]
+    texts = chars.astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass").split(_REPORT)
+    return texts, _streams(chars, cjk)
+
+
+def _streams(chars: np.ndarray, cjk: np.ndarray) -> list[list[str]]:
+    """``normalized_index_text`` of every field of normalised text (fields and reports separated as above):
+    each token followed by one space, built as one array of code points."""
+    n = len(chars)
+    word = _lookup("word", chars)
+    digit = _lookup("digit", chars)
+    pair = np.zeros(n, dtype=bool)  # an ideograph followed by one: its bigram
+    pair[:-1] = cjk[:-1] & cjk[1:]
+    width = cjk.astype(np.int64) * 2 + pair  # ideograph (+ the next) + space
+    width[word] = 1
+    sep = (chars == ord(_FIELD)) | (chars == ord(_REPORT))
+    width[sep] = 1
+    # Words: each run of word characters is a token (``[^\W_]+``), except numbers such as 1,234.5
+    # (``\d+(?:[.,]\d+)+``, tried first): an all-digit run followed by "." or "," and a run starting with a digit
+    # continue into that run's leading digits, with the punctuation.
+    starts, ends = _runs(word)
+    token_end = np.zeros(n, dtype=bool)  # a space after it
+    token_end[ends - 1] = True
+    if starts.size > 1:
+        nondigit = np.cumsum(word & ~digit)
+        all_digits = (nondigit[ends - 1] - np.where(starts > 0, nondigit[starts - 1], 0)) == 0
+        nxt = starts[1:]
+        link = all_digits[:-1] & (nxt == ends[:-1] + 1) & digit[nxt]
+        link &= np.isin(chars[ends[:-1]], (ord("."), ord(",")))
+        if link.any():
+            k = np.flatnonzero(link)
+            width[ends[k]] = 1  # the punctuation is part of the token…
+            token_end[ends[k] - 1] = False  # …which goes on into the next run
+            into = k + 1
+            cut = into[~all_digits[into]]  # runs with more than digits: the number ends at their first non-digit
+            token_end[np.searchsorted(nondigit, nondigit[starts[cut] - 1] + 1) - 1] = True
+    width[token_end] += 1
+    at = np.cumsum(width) - width
+    out = np.full(int(at[-1] + width[-1]) if n else 0, _SPACE, dtype=np.uint32)
+    emit = width > 0
+    out[at[emit]] = chars[emit]
+    p = np.flatnonzero(pair)
+    out[at[p] + 1] = chars[p + 1]
+    text = out.tobytes().decode("utf-32-le", "surrogatepass")
+    return [[f.rstrip(" ") for f in report.split(_FIELD)] for report in text.split(_REPORT)]

@@ -27,7 +27,7 @@ import orjson
 from indexer import catalogue
 from indexer.document import SECTION_KEYS, ReportDocument
 from store import analysis
-from store.sqlite_fts import normalized_index_text
+from store.sqlite_fts import index_text, index_texts_many, normalized_index_text
 from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,16 @@ def _metric_columns(doc: ReportDocument, errors: list[str]) -> dict[str, float]:
     return {_METRIC_COLUMNS[k]: v for k, v in given if k in _METRIC_COLUMNS}
 
 
+def _source_fields(doc: ReportDocument) -> list[str]:
+    """The searchable fields as written (title, then each section): what ``normalized_fields`` normalises."""
+    fields = [doc.title or "", *(doc.section_text(k) for k in SECTION_KEYS)]
+    if not all(type(f) is str for f in fields):
+        raise TypeError("a title or section text is not a string")
+    return fields
+
+
 def prepare(doc: ReportDocument, errors: list[str]) -> Prepared:
+    """One document's rows (``prepare_batch`` does a batch's text analysis at once)."""
     p = prepare_stored(doc, errors)
     normalized = normalized_fields(doc)
     p.fts = tuple(map(normalized_index_text, normalized))
@@ -121,25 +130,28 @@ def prepare_stored(doc: ReportDocument, errors: list[str]) -> Prepared:
 
 def prepare_batch(batch: list[ReportDocument], vocab: Vocabulary | None = None) -> PreparedBatch:
     prepared: list[Prepared] = []
+    sources: list[list[str]] = []
     errors: list[str] = []
     failed = 0
     for doc in batch:
         try:
-            prepared.append(prepare(doc, errors))
+            prepared.append(prepare_stored(doc, errors))
+            sources.append(_source_fields(doc))
         except (ValueError, TypeError) as exc:
             failed += 1
             errors.append(f"{getattr(doc, 'id', '?') or '?'}: {exc}")
+    analysed = index_texts_many(sources) if sources else None
+    if analysed is None:  # a text holds a separator character: one at a time
+        analysed = (
+            [SEPARATOR.join(map(analysis.normalize, fields)) for fields in sources],
+            [[index_text(f) for f in fields] for fields in sources],
+        )
+    for p, text, fts in zip(prepared, *analysed, strict=True):
+        p.text = text
+        p.fts = tuple(fts)
     if vocab is not None and prepared:
-        # Each report's distinct n-gram ids (int32: smaller to send back, fewer bits for the writer to set).
-        which, ids = vocab.pairs([p.text for p in prepared])
-        # Flat report × vocabulary flags (a few MB: cheaper than sorting pairs; 1-D: 2.5× faster than 2-D nonzero)
-        present = np.zeros(len(prepared) * vocab.size, dtype=bool)
-        present[which * vocab.size + ids] = True
-        flat = np.flatnonzero(present)  # by report, then id
-        bounds = np.searchsorted(flat, np.arange(1, len(prepared)) * vocab.size)
-        ids = (flat % vocab.size).astype(np.int32)
-        for p, part in zip(prepared, np.split(ids, bounds), strict=True):
-            p.ngrams = Ngrams(vocab.digest, part)
+        for p, ids in zip(prepared, vocab.ids_per_text([p.text for p in prepared]), strict=True):
+            p.ngrams = Ngrams(vocab.digest, ids)
             p.text = ""  # only needed to find the n-grams
     return prepared, failed, errors
 
@@ -194,6 +206,20 @@ class Preparer:
                 log.warning("preparing in this process only: %s", exc)
                 self._broken = True
         return self._pool
+
+    def ngram_ids(self, texts: list[str], vocab: Vocabulary) -> list[np.ndarray]:
+        """``vocab.ids_per_text(texts)``, in the helper processes when they run (the writer calls this for the
+        rows written before there was a vocabulary: the first 8,192 or more of a new index)."""
+        pool = self._pool
+        parts = [texts[i : i + BATCH_SIZE] for i in range(0, len(texts), BATCH_SIZE)]
+        if pool is None or len(parts) < 2:
+            return vocab.ids_per_text(texts)
+        try:
+            futures = [pool.submit(vocab.ids_per_text, part) for part in parts]
+            return [ids for f in futures for ids in f.result()]
+        except BrokenProcessPool:
+            log.warning("a preparation process died; finding n-grams in this process")
+            return vocab.ids_per_text(texts)
 
     def close(self) -> None:
         if self._pool is not None:

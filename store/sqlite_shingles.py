@@ -41,10 +41,16 @@ SAMPLE_REPORTS = 1000  # reports of the first chunk the vocabulary is learnt fro
 MIN_DF_SHARE = 0.01  # an n-gram is frequent when at least this share of the sample contains it…
 MIN_DF = 3  # …and at least this many reports
 MAX_VOCAB = 40_000  # cap on frequent n-grams (the writer holds vocabulary × chunk_rows / 8 bytes)
+# Until there is a vocabulary the writer keeps the texts it was sent (at most this many characters), so that
+# learning it and finding the n-grams of the rows written before do not read every one of them back from its
+# document (decompress, parse, normalise: most of the first 10k reports' indexing time).
+EARLY_TEXT_CHARS = 32 * 1024 * 1024
 SEPARATOR = "\x00"  # joins a report's fields: not an ideograph, so no n-gram spans two fields
 
 # Texts of some rows, normalised and joined with SEPARATOR: how the store hands stored documents over.
 TextsOf = Callable[[sqlite3.Connection, list[int]], list[str]]
+# The distinct n-gram ids of each text (``Vocabulary.ids_per_text``, possibly run in helper processes).
+FindIds = Callable[[list[str], "Vocabulary"], list[np.ndarray]]
 
 
 def _ideograph_table() -> np.ndarray:
@@ -64,6 +70,7 @@ def _ideograph_table() -> np.ndarray:
 _IS_IDEOGRAPH = _ideograph_table()
 
 
+IDS_TEXTS = 250  # texts whose n-grams are found at once
 _SET_BYTES = 64  # bytes (rows / 8) of a chunk's bits set at a time: a boolean matrix of vocabulary × 512 rows
 
 
@@ -188,6 +195,20 @@ class Vocabulary:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         return np.concatenate(found_owner), np.concatenate(found_id)
 
+    def ids_per_text(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's distinct n-gram ids, ascending (int32: smaller to send, fewer bits for the writer to set)."""
+        if len(texts) > IDS_TEXTS:  # bounded memory: ``pairs`` holds an entry per n-gram occurrence
+            return [ids for i in range(0, len(texts), IDS_TEXTS) for ids in self.ids_per_text(texts[i : i + IDS_TEXTS])]
+        if not texts:
+            return []
+        which, ids = self.pairs(texts)
+        # Flat text × vocabulary flags (a few MB: cheaper than sorting pairs; 1-D: 2.5× faster than 2-D nonzero)
+        present = np.zeros(len(texts) * self.size, dtype=bool)
+        present[which * self.size + ids] = True
+        flat = np.flatnonzero(present)  # by text, then id
+        bounds = np.searchsorted(flat, np.arange(1, len(texts)) * self.size)
+        return np.split((flat % max(self.size, 1)).astype(np.int32), bounds)
+
     def to_rows(self) -> list[tuple[int, bytes]]:
         return [(n, level.tobytes()) for n, level in enumerate(self.levels, 1)]
 
@@ -249,6 +270,8 @@ class ShingleIndex:
         self._work: dict[int, np.ndarray] = {}
         self._touched: set[int] = set()
         self._last: tuple[int, np.ndarray] | None = None
+        self._early: dict[int, str] = {}  # rowid → text of rows written while there was no vocabulary
+        self._early_chars = 0
         self._load_vocab(conn)
 
     def _load_vocab(self, conn: sqlite3.Connection) -> None:
@@ -264,14 +287,36 @@ class ShingleIndex:
     # -- writer (inside its write transaction) -----------------------------------------------------
 
     def forget_cached(self) -> None:
-        """Another process wrote: the bits this one kept of the last chunk may be stale."""
+        """Another process wrote: the bits this one kept of the last chunk may be stale (and the texts kept of
+        rows written before there was a vocabulary: it may have rewritten them)."""
         self._last = None
+        self._forget_early()
 
     def discard(self) -> None:
         """The write transaction was rolled back."""
         self._work.clear()
         self._touched.clear()
         self._last = None
+        self._forget_early()
+
+    def _forget_early(self) -> None:
+        self._early.clear()
+        self._early_chars = 0
+
+    def _keep_early(self, rows: Sequence[tuple[int, str | None, Ngrams | None]]) -> None:
+        """No vocabulary yet: keep the rows' texts (within EARLY_TEXT_CHARS) for when it is learnt."""
+        for rowid, text, _ in rows:
+            old = self._early.pop(rowid, None)
+            self._early_chars -= len(old) if old is not None else 0
+            if text and self._early_chars + len(text) <= EARLY_TEXT_CHARS:
+                self._early[rowid] = text
+                self._early_chars += len(text)
+
+    def _texts(self, conn: sqlite3.Connection, rowids: list[int], texts_of: TextsOf) -> list[str]:
+        """Texts of stored rows: kept ones, else read from their documents."""
+        unread = [r for r in rowids if r not in self._early]
+        read = dict(zip(unread, texts_of(conn, unread), strict=True)) if unread else {}
+        return [self._early[r] if r in self._early else read[r] for r in rowids]
 
     def written(
         self, conn: sqlite3.Connection, rows: Sequence[tuple[int, str | None, Ngrams | None]], texts_of: TextsOf
@@ -280,13 +325,15 @@ class ShingleIndex:
         empty), or None when deleted."""
         if self.vocab is None:
             self._load_vocab(conn)  # another process may have learnt it
+        if self.vocab is None:
+            self._keep_early(rows)
         if self.vocab is None or not rows:
-            return  # ``update`` reads every row from its document once there is a vocabulary
+            return  # ``update`` finds the n-grams of every row once there is a vocabulary
         digest = self.vocab.digest
         known = [(r, n.ids) for r, t, n in rows if t is not None and n is not None and n.vocabulary == digest]
         todo = [(r, t) for r, t, n in rows if t is not None and (n is None or n.vocabulary != digest)]
         unread = [r for r, t in todo if not t]  # n-grams found with another vocabulary, and no text sent along
-        texts = dict(zip(unread, texts_of(conn, unread), strict=True)) if unread else {}
+        texts = dict(zip(unread, self._texts(conn, unread, texts_of), strict=True)) if unread else {}
         which, found = self.vocab.pairs([t or texts[r] for r, t in todo])
         rowids = np.concatenate(
             [
@@ -309,8 +356,9 @@ class ShingleIndex:
             _set_bits(bits, rowids[sel] - lo, ids[sel])
         self._touched.update(changed.tolist())
 
-    def update(self, conn: sqlite3.Connection, texts_of: TextsOf) -> None:
-        """Before the writer commits: store the chunks it changed, so the bitmaps cover every row."""
+    def update(self, conn: sqlite3.Connection, texts_of: TextsOf, find: FindIds | None = None) -> None:
+        """Before the writer commits: store the chunks it changed, so the bitmaps cover every row. ``find`` finds
+        the n-grams of rows written before there was a vocabulary (the store runs it in its helper processes)."""
         try:
             last = conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] or 0
             if self.vocab is None:
@@ -321,15 +369,20 @@ class ShingleIndex:
                 first = [r for (r,) in conn.execute("SELECT rowid FROM reports WHERE rowid < ?", (self.chunk_rows,))]
                 self._learn(conn, first, texts_of)
             covered = self.covered(conn)
-            # Rows no batch brought here (written before there was a vocabulary): from their documents.
+            # Rows no batch brought here (written before there was a vocabulary): kept texts, else their documents.
             missing = [
                 r
                 for (r,) in conn.execute("SELECT rowid FROM reports WHERE rowid >= ?", (covered,))
                 if r not in self._touched
             ]
-            for start in range(0, len(missing), 500):
-                part = missing[start : start + 500]
-                self.written(conn, [(r, t, None) for r, t in zip(part, texts_of(conn, part), strict=True)], texts_of)
+            vocab = self.vocab
+            for start in range(0, len(missing), 4000):
+                part = missing[start : start + 4000]
+                texts = self._texts(conn, part, texts_of)
+                found = find(texts, vocab) if find is not None else vocab.ids_per_text(texts)
+                rows = [(r, "", Ngrams(vocab.digest, ids)) for r, ids in zip(part, found, strict=True)]
+                self.written(conn, rows, texts_of)
+            self._forget_early()
             for chunk, bits in sorted(self._work.items()):
                 self._store(conn, chunk, bits)
             if self._work:
@@ -381,7 +434,7 @@ class ShingleIndex:
         sample = present[::step][:SAMPLE_REPORTS]
         texts: list[str] = []
         for start in range(0, len(sample), 500):
-            texts.extend(texts_of(conn, sample[start : start + 500]))
+            texts.extend(self._texts(conn, sample[start : start + 500], texts_of))
         min_df = self.min_df if self.min_df is not None else max(MIN_DF, round(MIN_DF_SHARE * len(texts)))
         self.vocab = learn(texts, min_df)
         conn.execute("DELETE FROM shingle_vocab")

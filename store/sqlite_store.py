@@ -556,7 +556,7 @@ class SqliteStore:
         if txn is None:
             return
         try:
-            self._shingles.update(conn, self._texts_of)
+            self._shingles.update(conn, self._texts_of, self._preparer.ngram_ids)
             generation = self._bump_generation(conn) if txn.written else None
             conn.execute("COMMIT")
         except BaseException:
