@@ -376,8 +376,8 @@ class ShingleIndex:
                 if r not in self._touched
             ]
             vocab = self.vocab
-            for start in range(0, len(missing), 4000):
-                part = missing[start : start + 4000]
+            for start in range(0, len(missing), 1000):
+                part = missing[start : start + 1000]
                 texts = self._texts(conn, part, texts_of)
                 found = find(texts, vocab) if find is not None else vocab.ids_per_text(texts)
                 rows = [(r, "", Ngrams(vocab.digest, ids)) for r, ids in zip(part, found, strict=True)]
