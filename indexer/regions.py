@@ -68,6 +68,9 @@ class Gazetteer:
     by_name: dict[str, list[str]]  # full names and short names of levels 1–3 → codes
     children: dict[str, list[str]]
     max_len: int
+    # The first two characters of every name of two or more → the lengths of those names, longest first: a
+    # position no name starts at costs one lookup instead of one per possible length.
+    heads: dict[str, tuple[int, ...]]
 
     def chain(self, code: str) -> list[Division]:
         out: list[Division] = []
@@ -98,7 +101,12 @@ def gazetteer() -> Gazetteer:
                 by_name.setdefault(short, []).append(code)
     for alias, code in ALIASES.items():
         by_name.setdefault(alias, []).append(code)
-    return Gazetteer(by_code, by_name, children, max(len(n) for n in by_name))
+    lengths: dict[str, set[int]] = {}
+    for name in by_name:
+        if len(name) >= 2:
+            lengths.setdefault(name[:2], set()).add(len(name))
+    heads = {head: tuple(sorted(ls, reverse=True)) for head, ls in lengths.items()}
+    return Gazetteer(by_code, by_name, children, max(len(n) for n in by_name), heads)
 
 
 def short_name(name: str) -> str:
@@ -120,12 +128,12 @@ def mentions(text: str) -> list[Mention]:
     """Division names in ``text``, longest match at each position, non-overlapping (misreadings folded)."""
     text = fold_misreadings(text[:2000])
     g = gazetteer()
+    by_name, heads = g.by_name, g.heads
     out: list[Mention] = []
-    i = 0
-    while i < len(text):
-        for length in range(min(g.max_len, len(text) - i), 1, -1):
-            codes = g.by_name.get(text[i : i + length])
-            if codes:
+    i, end = 0, len(text)
+    while i < end:
+        for length in heads.get(text[i : i + 2], ()):
+            if length <= end - i and (codes := by_name.get(text[i : i + length])):
                 out.append(Mention(text[i : i + length], i, tuple(codes)))
                 i += length
                 break
@@ -181,8 +189,10 @@ def url_slugs(url: str) -> set[str]:
     return {seg for seg in re.split(r"[/_\-.]", path) if seg.isalpha() and 3 <= len(seg) <= 24}
 
 
-def _slugs_of(name: str) -> set[str]:
-    """How a site spells a division in its paths: full pinyin or initials, with or without the suffix."""
+@cache
+def _slugs_of(name: str) -> frozenset[str]:
+    """How a site spells a division in its paths: full pinyin or initials, with or without the suffix (kept:
+    the same few hundred ambiguous names come back in report after report)."""
     from pypinyin import lazy_pinyin  # loaded only when a place name is ambiguous
 
     out: set[str] = set()
@@ -192,7 +202,7 @@ def _slugs_of(name: str) -> set[str]:
         syllables = lazy_pinyin(form)
         out.add("".join(syllables))
         out.add("".join(s[0] for s in syllables if s))
-    return out
+    return frozenset(out)
 
 
 def _named_by_url(codes: list[str], slugs: set[str]) -> list[str]:
