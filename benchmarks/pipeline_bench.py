@@ -185,11 +185,51 @@ def archive_report(
     return capture
 
 
+# A rendered report as the archive writer needs it: (index, body, Content-Type, title, region, published).
+Rendered = tuple[int, bytes, str, str, str, datetime]
+RENDER_CHUNK = 256  # reports a rendering helper process makes at a time
+PARALLEL_RENDER_MIN = 2000  # from this many reports the bodies are rendered in helper processes
+
+
+def _rendered(start: int, count: int, seed: int) -> list[Rendered]:
+    """Reports ``start`` … ``start + count - 1`` rendered (in a helper process: ``generate_corpus`` makes
+    any slice of one corpus alike)."""
+    from demo.generator import generate_corpus
+
+    out: list[Rendered] = []
+    for i, report in enumerate(generate_corpus(count, seed, start), start):
+        body, content_type = render_report(i, report)
+        published = datetime.combine(report.published, datetime.min.time(), UTC)
+        out.append((i, body, content_type, report.title, report.agency.region_path, published))
+    return out
+
+
+def _all_rendered(n: int, seed: int) -> Iterator[Rendered]:
+    """Every report in order; generating and rendering (most of the untimed build) on every core when many."""
+    starts = range(0, n, RENDER_CHUNK)
+    workers = os.cpu_count() or 1
+    if n < PARALLEL_RENDER_MIN or workers < 2:
+        for start in starts:
+            yield from _rendered(start, min(RENDER_CHUNK, n - start), seed)
+        return
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        window: deque[Future[list[Rendered]]] = deque()
+        for start in starts:
+            window.append(pool.submit(_rendered, start, min(RENDER_CHUNK, n - start), seed))
+            if len(window) > 2 * workers:  # bounded: memory stays flat however many reports
+                yield from window.popleft().result()
+        while window:
+            yield from window.popleft().result()
+
+
 def build_archive(settings: Settings, n: int, seed: int = 0) -> BuiltArchive:
     """Archive ``n`` generated reports as one crawl run of source "bench" would (see the module docstring)."""
     from crawler.archive import ArchiveLock, WarcArchive, warc_files
     from crawler.catalog import Catalog
-    from demo.generator import generate_corpus
 
     built = BuiltArchive()
     started = time.perf_counter()
@@ -201,12 +241,10 @@ def build_archive(settings: Settings, n: int, seed: int = 0) -> BuiltArchive:
         with Catalog(settings.catalog_path) as catalog:
             run_id, _ = catalog.begin_run(f"sources:{SOURCE_ID}")
             with WarcArchive(settings.archive_dir, settings.warc_max_bytes) as archive:
-                reports = enumerate(generate_corpus(n, seed))
+                reports = _all_rendered(n, seed)
                 while batch := list(islice(reports, WRITE_BATCH)):
                     with catalog.transaction():
-                        for i, report in batch:
-                            body, content_type = render_report(i, report)
-                            published = datetime.combine(report.published, datetime.min.time(), UTC)
+                        for i, body, content_type, title, region, published in batch:
                             archive_report(
                                 archive,
                                 catalog,
@@ -214,8 +252,8 @@ def build_archive(settings: Settings, n: int, seed: int = 0) -> BuiltArchive:
                                 url=report_url(i),
                                 body=body,
                                 content_type=content_type,
-                                title=report.title,
-                                region=report.agency.region_path,
+                                title=title,
+                                region=region,
                                 user_agent=settings.user_agent,
                                 modified=published,
                                 when=datetime.now(UTC),
@@ -318,6 +356,79 @@ def _parallel_parse_min() -> int | None:
     return getattr(parse_pool, "PARALLEL_MIN", None)
 
 
+@contextmanager
+def stage_marks() -> Iterator[dict[str, float]]:
+    """Readings taken when the insights stage starts and ends (it runs last, after archive → parse → store):
+    this process's peak RSS until then and during it (VmHWM reset in between), the child processes' CPU
+    time and largest peak RSS until then (the parse helpers, waited for when parsing ends) and after it."""
+    import insights
+
+    marks: dict[str, float] = {}
+    original = insights.__dict__["refresh"]
+
+    @functools.wraps(original)
+    def refresh(*args: Any, **kwargs: Any) -> Any:
+        marks["peak_before_insights_mib"] = _peak_rss_mib()
+        marks["children_cpu_before_insights_s"] = _children_cpu_s()
+        marks["children_peak_before_insights_mib"] = _children_peak_mib()
+        marks["insights_reset"] = float(_reset_peak_rss())
+        try:
+            return original(*args, **kwargs)
+        finally:
+            marks["peak_insights_mib"] = _peak_rss_mib()
+
+    insights.refresh = refresh
+    try:
+        yield marks
+    finally:
+        insights.refresh = original
+
+
+def _skipped_insights(store: object) -> object:
+    class Skipped:
+        def describe(self) -> str:
+            return "insights: skipped (--skip-insights)"
+
+    return Skipped()
+
+
+def _stages(n: int, seconds: float, split: dict[str, float | None], marks: dict[str, float], **cpu: float) -> dict:
+    """Per-stage throughput and peak memory. Archive reading and store writing run in this process (one peak
+    RSS for both, before insights), parsing in helper processes (its CPU time; their largest peak RSS) or
+    here when the run is small; insights last, in this process (and the store's helpers when it rewrites)."""
+
+    def rate(count: int, s: float | None) -> float | None:
+        return round(count / s, 1) if s else None
+
+    main_peak = marks.get("peak_before_insights_mib", _peak_rss_mib())
+    parse_cpu = cpu["parse_helpers_cpu_s"] + (split.get("parse_in_process_s") or 0.0)
+    return {
+        "archive_read": {
+            "seconds": split.get("read_archive_s"),
+            "reports_per_s": rate(n, split.get("read_archive_s")),
+            "peak_rss_mib": round(main_peak, 1),
+        },
+        "parse": {
+            "cpu_s": round(parse_cpu, 2),
+            "reports_per_cpu_s": rate(n, parse_cpu),
+            "in_helpers": cpu["parse_helpers_cpu_s"] > 0,
+            "peak_rss_mib": round(marks.get("children_peak_before_insights_mib", _children_peak_mib()), 1),
+        },
+        "store": {
+            "seconds": split.get("store_s"),
+            "reports_per_s": rate(n, split.get("store_s")),
+            "peak_rss_mib": round(main_peak, 1),
+        },
+        "insights": {
+            "seconds": split.get("insights_s"),
+            "reports_per_s": rate(n, split.get("insights_s")),
+            "peak_rss_mib": round(marks["peak_insights_mib"], 1) if "peak_insights_mib" in marks else None,
+            "children_cpu_s": round(cpu["insights_helpers_cpu_s"], 2),
+        },
+        "archive_to_store": {"seconds": round(seconds - (split.get("insights_s") or 0.0), 2)},
+    }
+
+
 def measure_index(settings: Settings, *, rebuild: bool) -> dict[str, Any]:
     """One timed ``index_archive`` run, its time split and memory.
 
@@ -327,22 +438,25 @@ def measure_index(settings: Settings, *, rebuild: bool) -> dict[str, Any]:
     for the parse helpers)."""
     import insights
     from crawler.catalog import Catalog
-    from indexer import parse
+    from indexer import parse, pipeline
     from indexer.pipeline import index_archive
 
     targets = {
         "read_archive_s": (Catalog, "read_payload"),
         "parse_in_process_s": (parse, "parse_bytes"),
+        "store_s": (pipeline, "_store"),  # the store's writes (rows prepared by the parse helpers)
         "insights_s": (insights, "refresh"),
     }
     stage_peak = _reset_peak_rss()
     rss_before = _status_mib("VmRSS")
     cpu, helpers_cpu = time.process_time(), _children_cpu_s()
-    with time_split(targets) as split:
+    helpers_start = helpers_cpu
+    with stage_marks() as marks, time_split(targets) as split:
         started = time.perf_counter()
         stats = index_archive(settings, rebuild=rebuild)
         seconds = time.perf_counter() - started
     cpu, helpers_cpu = time.process_time() - cpu, _children_cpu_s() - helpers_cpu
+    parse_helpers = marks.get("children_cpu_before_insights_s", helpers_start + helpers_cpu) - helpers_start
     split_s = {k: (round(v, 2) if v is not None else None) for k, v in split.items()}
     split_s["other_s"] = round(seconds - sum(v for v in split.values() if v is not None), 2)
     without_insights = seconds - (split["insights_s"] or 0.0)
@@ -355,6 +469,14 @@ def measure_index(settings: Settings, *, rebuild: bool) -> dict[str, Any]:
         # archive → parse → store alone, without the insights stage the pipeline runs after it
         "reports_per_s_without_insights": round(stats.indexed / without_insights, 1) if without_insights else None,
         "split_s": split_s,
+        "stages": _stages(
+            stats.indexed,
+            seconds,
+            split,
+            marks,
+            parse_helpers_cpu_s=parse_helpers,
+            insights_helpers_cpu_s=helpers_cpu - parse_helpers,
+        ),
         "process_cpu_s": round(cpu, 2),
         "helpers_cpu_s": round(helpers_cpu, 2),  # child processes that ended during the run
         "parallel_parse_min": _parallel_parse_min(),
@@ -386,8 +508,9 @@ def _split_text(row: dict[str, Any]) -> str:
     names = {
         "read_archive_s": "read archive",
         "parse_in_process_s": "parse here",
+        "store_s": "store",
         "insights_s": "insights",
-        "other_s": "store+catalog+waiting",
+        "other_s": "catalog+waiting",
     }
     parts = [f"{label} {row['split_s'][k]:.1f}" for k, label in names.items() if row["split_s"].get(k) is not None]
     return "; ".join(parts) + f" s; helper CPU {row['helpers_cpu_s']:.1f} s"
@@ -398,16 +521,34 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--reports", type=int, default=1000, help="report captures in the archive [1000]")
     parser.add_argument("--seed", type=int, default=0, help="generator seed [0]")
     parser.add_argument("--keep", action="store_true", help="keep the data directory (archive, catalog, index)")
+    parser.add_argument(
+        "--runs", default="index,rebuild", help="which runs, in order: index (new captures), rebuild [index,rebuild]"
+    )
+    parser.add_argument("--skip-insights", action="store_true", help="leave the insights stage out of the runs")
+    parser.add_argument(
+        "--data-dir", type=Path, help="reuse a kept data directory's archive (not built, not deleted; no --reports)"
+    )
     args = parser.parse_args(argv)
     if args.reports < 1:
         parser.error("--reports must be at least 1")
+    runs_asked = [r.strip() for r in args.runs.split(",") if r.strip()]
+    if not runs_asked or set(runs_asked) - {"index", "rebuild"}:
+        parser.error("--runs takes index and/or rebuild")
 
+    import insights
     from nianbao.settings import load_settings
 
-    data_dir = Path(tempfile.mkdtemp(prefix="nianbao-pipeline-bench-"))
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="nianbao-pipeline-bench-"))
+    original_refresh = insights.refresh
+    if args.skip_insights:
+        insights.refresh = _skipped_insights
     try:
         settings = load_settings(env={}, data_dir=data_dir)
-        built = build_archive(settings, args.reports, args.seed)
+        if args.data_dir:
+            built = _existing_archive(settings)
+            args.reports = built.reports
+        else:
+            built = build_archive(settings, args.reports, args.seed)
         fmt = built.formats
         print(
             f"archive: {built.reports:,} report captures ({fmt['html']:,} HTML, {fmt['text']:,} text, "
@@ -416,8 +557,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             flush=True,
         )
         runs = {}
-        for name, rebuild in (("index", False), ("rebuild", True)):
-            row = measure_index(settings, rebuild=rebuild)
+        for name in runs_asked:
+            row = measure_index(settings, rebuild=name == "rebuild")
             runs[name] = row
             print(f"{name}: {row['describe']}")
             if row["indexed"] != built.reports:
@@ -428,9 +569,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"peak RSS {row['peak_rss_mib']:.0f} MiB, largest child {row['children_peak_rss_mib']:.0f} MiB",
                 flush=True,
             )
+            print(f"  stages: {_stages_text(row['stages'])}", flush=True)
         store = _store_figures(settings)
     finally:
-        if args.keep:
+        insights.refresh = original_refresh
+        if args.keep or args.data_dir:
             print(f"data directory kept: {data_dir}")
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
@@ -443,20 +586,52 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         "loadavg": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "archive": built.as_dict(),
-        "index": runs["index"],
-        "rebuild": runs["rebuild"],
+        "skip_insights": args.skip_insights,
+        **runs,
         "store": store,
         "data_dir": str(data_dir) if args.keep else None,
     }
     out = save_results("pipeline", result)
-    index, again = runs["index"], runs["rebuild"]
+    speeds = ", ".join(f"{name} {row['reports_per_s']} reports/s ({row['seconds']:.1f}s)" for name, row in runs.items())
+    last = list(runs.values())[-1]
     print(
-        f"pipeline: {args.reports:,} reports — index {index['reports_per_s']} reports/s ({index['seconds']:.1f}s), "
-        f"rebuild {again['reports_per_s']} reports/s ({again['seconds']:.1f}s), peak RSS "
-        f"{max(index['peak_rss_mib'], again['peak_rss_mib']):.0f} MiB (children {again['children_peak_rss_mib']:.0f}),"
+        f"pipeline: {args.reports:,} reports — {speeds}, peak RSS "
+        f"{max(row['peak_rss_mib'] for row in runs.values()):.0f} MiB (children {last['children_peak_rss_mib']:.0f}),"
         f" {store['count']:,} in the store; results: {out}"
     )
     return result
+
+
+def _existing_archive(settings: Settings) -> BuiltArchive:
+    """What a kept data directory's archive holds (its report captures by format, its WARC files)."""
+    from crawler.archive import warc_files
+    from crawler.catalog import Catalog
+
+    built = BuiltArchive()
+    with Catalog(settings.catalog_path) as catalog:
+        for cap in catalog.report_captures():
+            built.reports += 1
+            built.formats[next((f for f, (suffix, _) in FORMATS.items() if cap.url.endswith("." + suffix)), "?")] += 1
+    files = warc_files(settings.archive_dir)
+    built.warc_files = len(files)
+    built.warc_bytes = sum(p.stat().st_size for p in files)
+    return built
+
+
+def _stages_text(stages: dict[str, Any]) -> str:
+    def fig(value: float | None, unit: str) -> str:
+        return f"{value:,.0f} {unit}" if value is not None else "—"
+
+    read, parse, store, insights = stages["archive_read"], stages["parse"], stages["store"], stages["insights"]
+    where = "in helpers" if parse["in_helpers"] else "here"
+    return (
+        f"archive read {fig(read['reports_per_s'], 'reports/s')}; "
+        f"parse {fig(parse['reports_per_cpu_s'], 'reports/CPU-s')} ({where}, "
+        f"peak {fig(parse['peak_rss_mib'], 'MiB')}); "
+        f"store {fig(store['reports_per_s'], 'reports/s')}; "
+        f"this process before insights peak {fig(store['peak_rss_mib'], 'MiB')}; "
+        f"insights {fig(insights['reports_per_s'], 'reports/s')} (peak {fig(insights['peak_rss_mib'], 'MiB')})"
+    )
 
 
 if __name__ == "__main__":

@@ -19,14 +19,16 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from indexer.document import ReportDocument
 
 log = logging.getLogger(__name__)
 
 PARALLEL_MIN = 400  # payloads to parse before helper processes are worth starting
-AHEAD_PER_WORKER = 8  # payloads in flight per helper: enough to keep it busy, few enough to bound memory
+# Payloads in flight per helper: enough to keep it busy while this process writes a batch to the store, few
+# enough to bound memory (a payload and its result are tens of KB).
+AHEAD_PER_WORKER = 32
 # Address space a helper may add to what it inherits: a document whose parse needs more (a 199 KB DOCX of two
 # million paragraphs took 1.27 GB) fails with MemoryError, flagged parse_failed, instead of swapping the machine.
 HELPER_MEMORY_BYTES = 2 * 1024**3
@@ -48,6 +50,14 @@ class ParseJob:
     title_hint: str | None
     refused: str = ""  # why the payload was not read (e.g. it decodes past the size cap): a parse_failed document
     budget_s: float = 0.0  # parse time budget (0: none); past it the document is flagged parse_failed
+    # Run on the document where it was parsed (a helper process), its result handed on instead of the
+    # document: e.g. the store's compact row, cheaper to send back than a document to unpickle. Picklable.
+    then: Callable[[ReportDocument], Any] | None = None
+
+    def result(self) -> Any:
+        """The document, or what ``then`` makes of it."""
+        doc = self.run()
+        return doc if self.then is None else self.then(doc)
 
     def run(self) -> ReportDocument:
         from indexer.budget import ParseBudgetExceeded, time_budget
@@ -80,17 +90,21 @@ class ParseJob:
 
 def parse_in_order(
     items: Iterable[Item], job_of: Callable[[Item], ParseJob | None], count: int, workers: int | None = None
-) -> Iterator[tuple[Item, ReportDocument | None]]:
-    """(item, its document) in the order of ``items``; None for an item without a job (``job_of`` says why).
+) -> Iterator[tuple[Item, Any]]:
+    """(item, its job's result: ``ParseJob.result``) in the order of ``items``; None for an item without a
+    job (``job_of`` says why).
 
     ``count`` is how many items there are (to choose between helpers and this process)."""
     workers = workers or os.cpu_count() or 1
     if count < PARALLEL_MIN or workers < 2:
         for item in items:
             job = job_of(item)
-            yield item, job.run() if job is not None else None
+            yield item, job.result() if job is not None else None
         return
-    import indexer.parse  # noqa: F401  (before the fork: the parser and its libraries, shared by the helpers)
+    # Before the fork: the parser, its libraries and the division table, loaded once and shared by the helpers.
+    from indexer import regions
+
+    regions.gazetteer()
 
     try:
         pool = ProcessPoolExecutor(
@@ -103,7 +117,7 @@ def parse_in_order(
         log.warning("parsing in this process only: %s", exc)
         yield from parse_in_order(items, job_of, 0, 1)
         return
-    window: deque[tuple[Item, ParseJob | None, Future[ReportDocument] | None]] = deque()
+    window: deque[tuple[Item, ParseJob | None, Future[Any] | None]] = deque()
     try:
         for item in items:
             job = job_of(item)
@@ -130,18 +144,16 @@ def _limit_memory(budget: int) -> None:
         log.warning("parsing helpers run without a memory cap: %s", exc)
 
 
-def _submit(pool: ProcessPoolExecutor, job: ParseJob | None) -> Future[ReportDocument] | None:
+def _submit(pool: ProcessPoolExecutor, job: ParseJob | None) -> Future[Any] | None:
     if job is None:
         return None
     try:
-        return pool.submit(job.run)
+        return pool.submit(job.result)
     except BrokenProcessPool:  # a helper died earlier: this one is parsed here when its turn comes
         return None
 
 
-def _take(
-    item: Item, job: ParseJob | None, future: Future[ReportDocument] | None
-) -> tuple[Item, ReportDocument | None]:
+def _take(item: Item, job: ParseJob | None, future: Future[Any] | None) -> tuple[Item, Any]:
     if job is None:
         return item, None
     if future is not None:
@@ -149,4 +161,4 @@ def _take(
             return item, future.result()
         except BrokenProcessPool:
             log.warning("a parsing process died; parsing %s in this process", job.url)
-    return item, job.run()
+    return item, job.result()

@@ -12,11 +12,12 @@ and its attachments (usually the same report again as PDF) are kept in the archi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from indexer.document import PARSER_VERSION, ReportDocument, report_id
 from indexer.parse_pool import ParseJob, parse_in_order
@@ -24,7 +25,8 @@ from indexer.parse_pool import ParseJob, parse_in_order
 if TYPE_CHECKING:
     from crawler.catalog import Capture, Catalog
     from nianbao.settings import Settings
-    from store.base import Store
+    from store.base import IndexStats, Store
+    from store.sqlite_prepare import PreparedBatch
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,53 @@ class IndexRunStats:
         return "\n".join(lines)
 
 
+@dataclass(slots=True)
+class Parsed:
+    """A parsed capture as the pipeline handles it: the few fields it reads, and the store's row prepared
+    where the capture was parsed (a helper process: a compact row to send back instead of a document to
+    unpickle, and the preparing done on the helper's core). The document itself is kept when the pipeline
+    may look further (no tables: a page that only wraps its attachments) or the store takes documents."""
+
+    id: str
+    flags: list[str]
+    check_status: str
+    has_tables: bool
+    is_report: bool
+    doc: ReportDocument | None
+    row: PreparedBatch | None = None  # ``sqlite_prepare.prepare_batch`` of the one document
+
+
+def _summary(doc: ReportDocument, row: PreparedBatch | None = None) -> Parsed:
+    tables = _has_tables(doc)
+    kept = doc if row is None or not tables else None
+    return Parsed(doc.id, list(doc.flags), doc.check_status, tables, is_report(doc), kept, row)
+
+
+def _ready(doc: ReportDocument, *, warc_file: str, state: tuple[bool, str | None] | None, rows: bool) -> Parsed:
+    """Where the capture was parsed: the archive's and the crawl's knowledge of it, then the store's row."""
+    doc.provenance.warc_file = warc_file
+    if state is not None:
+        doc.removed, doc.last_seen = state
+    row = None
+    if rows and is_report(doc):
+        from store.sqlite_prepare import prepare_batch
+
+        row = prepare_batch([doc])  # its frequent n-grams are found by the store's writer
+    return _summary(doc, row)
+
+
 def _job(
-    catalog: Catalog, capture: Capture, settings: Settings, title_hint: str | None, stats: IndexRunStats
+    catalog: Catalog,
+    capture: Capture,
+    settings: Settings,
+    title_hint: str | None,
+    stats: IndexRunStats,
+    *,
+    rows: bool | None = None,
 ) -> ParseJob | None:
     """What parsing the capture needs, or None (recorded in ``stats``) when its archived record cannot be
-    read: the capture stays unindexed, so the next run tries again once the archive is repaired."""
+    read: the capture stays unindexed, so the next run tries again once the archive is repaired. ``rows``
+    (not None): the job's result is a ``Parsed``, with the store's row when ``rows`` is true."""
     from crawler.archive import ArchiveError, PayloadTooLarge
 
     refused = ""
@@ -106,7 +150,14 @@ def _job(
         title_hint=title_hint or capture.title or None,
         refused=refused,
         budget_s=settings.parse_seconds,
+        then=None if rows is None else _then(catalog, capture, rows),
     )
+
+
+def _then(catalog: Catalog, capture: Capture, rows: bool) -> Callable[[ReportDocument], Parsed]:
+    state = catalog.url_state(capture.url)
+    known = (bool(state.removed), state.last_seen) if state is not None else None
+    return functools.partial(_ready, warc_file=capture.warc_file, state=known, rows=rows)
 
 
 def _with_state(doc: ReportDocument, catalog: Catalog, capture: Capture) -> ReportDocument:
@@ -133,9 +184,9 @@ def is_report(doc: ReportDocument) -> bool:
     return _has_tables(doc) or len({s.key for s in doc.sections if "." not in s.key}) >= 2
 
 
-# A document to write, its capture, and other captures to record as indexed once it is stored (a wrapper page
-# rides on its last attachment: recorded before, a crash in between lost the attachment for good).
-Pending = tuple[ReportDocument, "Capture", list[tuple[str, str]]]
+# A parsed report to write, its capture, and other captures to record as indexed once it is stored (a wrapper
+# page rides on its last attachment: recorded before, a crash in between lost the attachment for good).
+Pending = tuple[Parsed, "Capture", list[tuple[str, str]]]
 
 
 NOT_A_REPORT_FLAG = "not_a_report"
@@ -156,9 +207,11 @@ def _flag_not_a_report(doc: ReportDocument) -> ReportDocument:
     return doc
 
 
-def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool) -> Iterator[Pending]:
-    """Yield (document, capture, marks after it) for each report capture to index, resolving attachment
-    wrappers."""
+def _documents(
+    catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool, rows: bool = False
+) -> Iterator[Pending]:
+    """Yield (parsed report, capture, marks after it) for each report capture to index, resolving attachment
+    wrappers. ``rows``: the store takes rows prepared where the captures are parsed (``Parsed.row``)."""
     captures = list(catalog.report_captures())
     attachments: dict[str, list[Capture]] = {}
     for cap in captures:
@@ -173,22 +226,26 @@ def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, on
     todo = [c for c in pages if pending(c)]  # attachments of pages are handled with their page below
     stats.captures += len(captures)  # each once: attachments of pages are counted here, not below
     stats.already_indexed += len(pages) - len(todo)
-    parsed = parse_in_order(todo, lambda c: _job(catalog, c, settings, None, stats), len(todo))
-    for cap, doc in parsed:
-        if doc is None:
+    parsed: Iterator[tuple[Capture, Parsed | None]] = parse_in_order(
+        todo, lambda c: _job(catalog, c, settings, None, stats, rows=rows), len(todo)
+    )
+    for cap, page in parsed:
+        if page is None:
             continue
-        doc = _with_state(doc, catalog, cap)
         children = attachments.get(cap.url, [])
-        if children and not _has_tables(doc):
+        if children and not page.has_tables:
+            doc = page.doc
+            assert doc is not None  # kept: it has no tables
             # The page only wraps the report: index the attachment(s) under the page's title.
             stats.wrappers += 1
-            produced: list[tuple[ReportDocument, Capture]] = []
+            produced: list[tuple[Parsed, Capture]] = []
             complete = True  # every attachment read (an unreadable one: the page is tried again next run)
             for child in children:
                 if not pending(child):
                     stats.already_indexed += 1
                 elif (job := _job(catalog, child, settings, doc.title or cap.title, stats)) is not None:
-                    produced.append((_flag_not_a_report(_with_state(job.run(), catalog, child)), child))
+                    child_doc = _flag_not_a_report(_with_state(job.run(), catalog, child))
+                    produced.append((_summary(child_doc), child))
                 else:
                     complete = False
             wrapper_mark = [(cap.digest, WRAPPER)] if complete else []
@@ -197,12 +254,12 @@ def _documents(catalog: Catalog, settings: Settings, stats: IndexRunStats, *, on
             for i, (child_doc, child) in enumerate(produced, 1):
                 yield child_doc, child, wrapper_mark if i == len(produced) else []
             continue
-        if not is_report(doc):
+        if not page.is_report:
             stats.not_reports.append(cap.url)
             _mark(catalog, cap.digest, NOT_A_REPORT, stats)
             continue
         stats.duplicates += len(children)
-        yield doc, cap, []
+        yield page, cap, []
 
 
 def _one_per_payload(captures: list[Capture]) -> list[Capture]:
@@ -251,26 +308,60 @@ def _write(
     def flush() -> None:
         if not batch:
             return
-        result = store.index(doc for doc, _, _ in batch)
+        result = _store(store, [parsed for parsed, _, _ in batch])
         stats.store_failures += result.failed
         stats.errors.extend(result.errors)
         if not result.failed:  # only now, after the store has them: a crash before leaves them unmarked
-            for doc, cap, after in batch:
-                _mark(catalog, cap.digest, doc.id, stats)
-                _mark_all(catalog, after, stats)
+            with catalog.transaction():  # one commit for the batch's marks
+                for parsed, cap, after in batch:
+                    _mark(catalog, cap.digest, parsed.id, stats)
+                    _mark_all(catalog, after, stats)
         stats.indexed += len(batch) - result.failed
         batch.clear()
         if progress:
             progress(stats)
 
-    for doc, cap, after in pending:
-        if doc.check_status == "failed":
+    for parsed, cap, after in pending:
+        if parsed.check_status == "failed":
             stats.check_failed += 1
-        stats.flags.update(doc.flags)
-        batch.append((doc, cap, after))
+        stats.flags.update(parsed.flags)
+        batch.append((parsed, cap, after))
         if len(batch) >= BATCH_SIZE:
             flush()
     flush()
+
+
+def _store(store: Store, batch: list[Parsed]) -> IndexStats:
+    """Write a batch: the rows prepared by the parse helpers as they are, the documents through the store."""
+    from store.base import IndexStats
+
+    total = IndexStats()
+    prepared: list[Any] = []
+    failed, errors = 0, []
+    for parsed in batch:
+        if parsed.row is not None:
+            prepared.extend(parsed.row[0])
+            failed += parsed.row[1]
+            errors.extend(parsed.row[2])
+    docs = [parsed.doc for parsed in batch if parsed.row is None and parsed.doc is not None]
+    results = []
+    if prepared:
+        results.append(store.index_prepared((prepared, failed, errors)))  # type: ignore[attr-defined]
+    else:  # none to write: the documents the preparing refused
+        total.failed, total.errors = failed, errors
+    if docs:
+        results.append(store.index(docs))
+    for result in results:
+        total.indexed += result.indexed
+        total.unchanged += result.unchanged
+        total.failed += result.failed
+        total.errors.extend(result.errors)
+    return total
+
+
+def _takes_rows(store: Store) -> bool:
+    """Whether the store writes rows prepared elsewhere (the embedded SQLite store)."""
+    return callable(getattr(store, "index_prepared", None))
 
 
 def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool = False) -> IndexRunStats:
@@ -291,12 +382,14 @@ def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool =
         if rebuild:
             pending = [s.url for s in catalog.pending_state_changes()]  # the rebuild reads every state anew
             with store.rebuild() as fresh:
-                _write(fresh, catalog, _documents(catalog, settings, stats, only_new=False), stats, report)
+                docs = _documents(catalog, settings, stats, only_new=False, rows=_takes_rows(fresh))
+                _write(fresh, catalog, docs, stats, report)
                 _refresh_insights(fresh, stats)  # before the swap: the new index goes live complete
             catalog.keep_indexed_only(stats.marked)  # the rest is not in the new index: tried again next run
             catalog.clear_state_changes(pending)
         else:
-            _write(store, catalog, _documents(catalog, settings, stats, only_new=True), stats, report)
+            docs = _documents(catalog, settings, stats, only_new=True, rows=_takes_rows(store))
+            _write(store, catalog, docs, stats, report)
             if stats.indexed:  # derived across reports: only new reports can change it
                 _refresh_insights(store, stats)
             stats.states_updated = _sync_states(catalog, store)

@@ -27,7 +27,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +63,7 @@ from store.sqlite_aggregate import aggregate_rows
 from store.sqlite_columns import NONE, Columns
 from store.sqlite_facets import combine, compute_facets, parse_filters
 from store.sqlite_match import Matcher
-from store.sqlite_prepare import Prepared, Preparer, fts_values, normalized_fields, prepare_stored
+from store.sqlite_prepare import Prepared, PreparedBatch, Preparer, fts_values, normalized_fields, prepare_stored
 from store.sqlite_shingles import CHUNK_ROWS, SEPARATOR, Ngrams, ShingleIndex
 from store.sqlite_sort import ORDER_SCAN_MIN, cursor_after, cursor_of, page, page_in_order, sort_keys
 from store.sqlite_translate import fts_expression
@@ -494,6 +494,14 @@ class SqliteStore:
         return [(r, p.report, p.metrics) for r, p in zip(rowids, batch, strict=True)]
 
     def index(self, docs: Iterable[ReportDocument]) -> IndexStats:
+        return self._index_batches(lambda quiesce: self._preparer.batches(docs, quiesce, lambda: self._shingles.vocab))
+
+    def index_prepared(self, batch: PreparedBatch) -> IndexStats:
+        """Write rows prepared elsewhere (``sqlite_prepare.prepare``, e.g. in the indexing pipeline's parse
+        helper processes, which then send back these compact rows instead of documents); as ``index``."""
+        return self._index_batches(lambda quiesce: iter([batch]))
+
+    def _index_batches(self, batches: Callable[[Callable[[], None]], Iterator[PreparedBatch]]) -> IndexStats:
         self._follow_replacement()
         if self._version_problem:
             raise IndexVersionError(self._version_problem)
@@ -508,7 +516,7 @@ class SqliteStore:
                     writing.result()
 
             try:
-                for prepared, failed, errors in self._preparer.batches(docs, quiesce, lambda: self._shingles.vocab):
+                for prepared, failed, errors in batches(quiesce):
                     stats.failed += failed
                     stats.errors.extend(errors)
                     if writing is not None:
