@@ -130,6 +130,13 @@ class Ngrams:
     vocabulary: int  # digest of the vocabulary the ids belong to
     ids: np.ndarray
 
+    def __reduce__(self) -> tuple[Callable[..., Ngrams], tuple[int, bytes, str]]:
+        return _ngrams, (self.vocabulary, self.ids.tobytes(), self.ids.dtype.str)  # raw bytes: cheaper than an array
+
+
+def _ngrams(vocabulary: int, ids: bytes, dtype: str) -> Ngrams:
+    return Ngrams(vocabulary, np.frombuffer(ids, dtype=dtype))
+
 
 @dataclass(slots=True)
 class Vocabulary:
@@ -196,7 +203,7 @@ class Vocabulary:
         return np.concatenate(found_owner), np.concatenate(found_id)
 
     def ids_per_text(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Each text's distinct n-gram ids, ascending (int32: smaller to send, fewer bits for the writer to set)."""
+        """Each text's distinct n-gram ids, ascending (16 bits: small to send, fewer bits for the writer to set)."""
         if len(texts) > IDS_TEXTS:  # bounded memory: ``pairs`` holds an entry per n-gram occurrence
             return [ids for i in range(0, len(texts), IDS_TEXTS) for ids in self.ids_per_text(texts[i : i + IDS_TEXTS])]
         if not texts:
@@ -207,7 +214,8 @@ class Vocabulary:
         present[which * self.size + ids] = True
         flat = np.flatnonzero(present)  # by text, then id
         bounds = np.searchsorted(flat, np.arange(1, len(texts)) * self.size)
-        return np.split((flat % max(self.size, 1)).astype(np.int32), bounds)
+        dtype = np.uint16 if self.size <= 0x10000 else np.int32  # MAX_VOCAB fits 16 bits: half the bytes to send
+        return np.split((flat % max(self.size, 1)).astype(dtype), bounds)
 
     def to_rows(self) -> list[tuple[int, bytes]]:
         return [(n, level.tobytes()) for n, level in enumerate(self.levels, 1)]
