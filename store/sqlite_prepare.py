@@ -27,10 +27,12 @@ import orjson
 from indexer import catalogue
 from indexer.document import SECTION_KEYS, ReportDocument
 from store import analysis
+from store.doc_codec import DocCodec
 from store.sqlite_fts import index_text, index_texts_many, normalized_index_text
 from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary
 
 log = logging.getLogger(__name__)
+_PLAIN = DocCodec()  # zstd without a dictionary (the file has none yet, or the caller did not pass it)
 
 BATCH_SIZE = 250  # documents per write transaction (smaller batches: the helpers and the writer overlap more)
 # Batches handed to the helpers ahead of the writer: they go on preparing while it commits a transaction
@@ -95,16 +97,16 @@ def _source_fields(doc: ReportDocument) -> list[str]:
     return fields
 
 
-def prepare(doc: ReportDocument, errors: list[str]) -> Prepared:
+def prepare(doc: ReportDocument, errors: list[str], codec: DocCodec | None = None) -> Prepared:
     """One document's rows (``prepare_batch`` does a batch's text analysis at once)."""
-    p = prepare_stored(doc, errors)
+    p = prepare_stored(doc, errors, codec)
     normalized = normalized_fields(doc)
     p.fts = tuple(normalized_index_text(f).encode() for f in normalized)
     p.text = SEPARATOR.join(normalized)
     return p
 
 
-def prepare_stored(doc: ReportDocument, errors: list[str]) -> Prepared:
+def prepare_stored(doc: ReportDocument, errors: list[str], codec: DocCodec | None = None) -> Prepared:
     """The rows of a report apart from its text (``fts`` and ``text`` empty): what ``update_derived`` rewrites."""
     if not isinstance(doc, ReportDocument):
         raise ValueError(f"not a ReportDocument: {type(doc).__name__}")
@@ -132,17 +134,19 @@ def prepare_stored(doc: ReportDocument, errors: list[str]) -> Prepared:
         doc.provenance.source_id,
     )
     digest = f"{zlib.crc32(raw)}:{len(raw)}b"  # "b": a byte length (older digests counted characters)
-    return Prepared(doc.id, digest, zlib.compress(raw, 1), report, metrics, (), "")
+    return Prepared(doc.id, digest, (codec or _PLAIN).compress(raw), report, metrics, (), "")
 
 
-def prepare_batch(batch: list[ReportDocument], vocab: Vocabulary | None = None) -> PreparedBatch:
+def prepare_batch(
+    batch: list[ReportDocument], vocab: Vocabulary | None = None, codec: DocCodec | None = None
+) -> PreparedBatch:
     prepared: list[Prepared] = []
     sources: list[list[str]] = []
     errors: list[str] = []
     failed = 0
     for doc in batch:
         try:
-            prepared.append(prepare_stored(doc, errors))
+            prepared.append(prepare_stored(doc, errors, codec))
             sources.append(_source_fields(doc))
         except (ValueError, TypeError) as exc:
             failed += 1
@@ -178,23 +182,27 @@ class Preparer:
         self.workers = max(1, os.cpu_count() or 1)
 
     def batches(
-        self, docs: Iterable[ReportDocument], quiesce: Callable[[], None], vocab: Callable[[], Vocabulary | None]
+        self,
+        docs: Iterable[ReportDocument],
+        quiesce: Callable[[], None],
+        vocab: Callable[[], Vocabulary | None],
+        codec: Callable[[], DocCodec | None] = lambda: None,
     ) -> Iterator[PreparedBatch]:
         batches = _chunks(docs, BATCH_SIZE)
         if self._pool is None:
             for batch in islice(batches, IN_PROCESS_BATCHES):
-                yield prepare_batch(batch, vocab())
+                yield prepare_batch(batch, vocab(), codec())
         first = next(batches, None)
         if first is None:
             return
         pool = self._start(quiesce)
         if pool is None:
-            yield from (prepare_batch(b, vocab()) for b in chain([first], batches))
+            yield from (prepare_batch(b, vocab(), codec()) for b in chain([first], batches))
             return
         inflight: deque[tuple[list[ReportDocument], Future[PreparedBatch]]] = deque()
         try:
             for batch in chain([first], batches):
-                inflight.append((batch, pool.submit(prepare_batch, batch, vocab())))
+                inflight.append((batch, pool.submit(prepare_batch, batch, vocab(), codec())))
                 if len(inflight) >= AHEAD_BATCHES:
                     yield _result(*inflight.popleft())
         except Exception:  # reading the documents failed: what was read is still written

@@ -1,7 +1,8 @@
 """Tables of the embedded store, derived from the document and metric catalogue definitions.
 
 * ``reports``: one row per report with the facet/filter fields (small rows: counting scans stay cheap);
-* ``docs``: the canonical document as zlib-compressed JSON (read only for the returned page);
+* ``docs``: the canonical document as JSON, zstd-compressed with the file's dictionary (``doc_codec``: its
+  ``doc_dicts``); read only for the returned page;
 * ``metrics``: one REAL column per catalogue metric (``Metric.column_name``), so conditions,
   buckets, sorting and aggregations are plain column reads;
 * ``shingle_*``: bitmaps of the reports containing each frequent ideograph n-gram (``sqlite_shingles``);
@@ -15,7 +16,7 @@ import sqlite3
 import uuid
 
 from indexer import catalogue
-from store import sqlite_shingles
+from store import doc_codec, sqlite_shingles
 from store.query import FACET_FIELDS
 from store.sqlite_fts import FTS_TOKENIZER, TOKENS_VERSION, tokens_fingerprint
 from store.sqlite_translate import FTS_COLUMNS
@@ -104,6 +105,7 @@ def create(conn: sqlite3.Connection) -> None:
         """
     )
     sqlite_shingles.create(conn)
+    doc_codec.create(conn)
     # Check-then-write under one write lock: several processes (the server's forked workers) may open a new
     # file at the same moment, and each must find it either untouched or fully initialised.
     conn.execute("BEGIN IMMEDIATE")

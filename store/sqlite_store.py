@@ -25,7 +25,6 @@ import re
 import sqlite3
 import threading
 import time
-import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -37,7 +36,7 @@ import numpy as np
 import orjson
 
 from indexer.document import SECTION_KEYS, ReportDocument
-from store import highlight, sqlite_columns, sqlite_schema
+from store import doc_codec, highlight, sqlite_columns, sqlite_schema
 from store.base import (
     AgencySummary,
     AggregationResult,
@@ -101,6 +100,7 @@ Written = tuple[int, tuple[Any, ...], dict[str, float]]  # rowid, Prepared.repor
 class _Transaction:
     started: float  # time.monotonic()
     rows: int = 0
+    new_codec: bool = False  # the file's document dictionary was stored in this transaction
     written: list[Written] = field(default_factory=list)  # for the columnar copy
 
 
@@ -158,6 +158,9 @@ class _Epoch:
             log.warning("%s", self.version_problem)
         self.identity = _file_identity(path)
         self.shingles = ShingleIndex(self.writer, *shingle_options)
+        self.codec = doc_codec.stored(self.writer)  # compresses the documents this process writes
+        self.codec_tried = False  # training a dictionary failed (too few distinct documents): not again
+        self.docs = doc_codec.DocReader()
         self.last_generation: int | None = None  # after this process's last write (cached shingle bits are current)
         self.cols: Columns | None = None
         # Our writes not yet patched into ``cols``: rowid → (report, metrics), None when deleted; they bring it
@@ -208,8 +211,8 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _decode(blob: bytes) -> ReportDocument:
-    return ReportDocument.from_dict(orjson.loads(zlib.decompress(blob)))
+def _decode(data: bytes) -> ReportDocument:
+    return ReportDocument.from_dict(orjson.loads(data))
 
 
 class SqliteStore:
@@ -258,6 +261,11 @@ class SqliteStore:
     _pending_to = _OnEpoch["int | None"]("pending_to")
     _unsaved = _OnEpoch[bool]("unsaved")
     _last_generation = _OnEpoch["int | None"]("last_generation")
+    _codec = _OnEpoch["doc_codec.DocCodec | None"]("codec")
+    _docs = _OnEpoch[doc_codec.DocReader]("docs", writable=False)
+
+    def _document(self, conn: sqlite3.Connection, blob: bytes) -> ReportDocument:
+        return _decode(self._docs.decompress(conn, blob))
 
     def _follow_replacement(self) -> None:
         """Move to the new file when another instance (``nianbao reindex`` while the service runs) swapped it
@@ -477,7 +485,7 @@ class SqliteStore:
         rowids: list[int] = []
         for rowid, report_id, digest, blob in rows:
             try:
-                p = prepare_stored(with_derived(_decode(blob), values[report_id]), [])
+                p = prepare_stored(with_derived(self._document(conn, blob), values[report_id]), [], self._codec)
             except (ValueError, TypeError) as exc:
                 stats.failed += 1
                 stats.errors.append(f"{report_id}: {exc}")
@@ -494,7 +502,9 @@ class SqliteStore:
         return [(r, p.report, p.metrics) for r, p in zip(rowids, batch, strict=True)]
 
     def index(self, docs: Iterable[ReportDocument]) -> IndexStats:
-        return self._index_batches(lambda quiesce: self._preparer.batches(docs, quiesce, lambda: self._shingles.vocab))
+        return self._index_batches(
+            lambda quiesce: self._preparer.batches(docs, quiesce, lambda: self._shingles.vocab, lambda: self._codec)
+        )
 
     def index_prepared(self, batch: PreparedBatch) -> IndexStats:
         """Write rows prepared elsewhere (``sqlite_prepare.prepare``, e.g. in the indexing pipeline's parse
@@ -536,6 +546,7 @@ class SqliteStore:
         txn = self._txn or self._begin()
         try:
             self._write_batch(self._writer, batch, stats, txn.written)
+            self._learn_codec(self._writer, batch, txn)
         except BaseException:
             self._rollback_open()
             raise
@@ -578,7 +589,24 @@ class SqliteStore:
         finally:
             self._write_lock.release()
 
+    def _learn_codec(self, conn: sqlite3.Connection, batch: list[Prepared], txn: _Transaction) -> None:
+        """In the write transaction: when the file has no document dictionary yet, train it on this batch (~0.1 s,
+        once); the batches prepared after it use it."""
+        if self._codec is not None or self._ep.codec_tried or len(batch) < doc_codec.TRAIN_MIN:
+            return
+        codec = doc_codec.stored(conn)  # another process may have stored one
+        if codec is None:
+            codec = doc_codec.train([self._docs.decompress(conn, p.blob) for p in batch])
+            if codec is None:
+                self._ep.codec_tried = True
+                return
+            doc_codec.store(conn, codec)
+            txn.new_codec = True
+        self._codec = codec
+
     def _rollback_open(self) -> None:
+        if self._txn is not None and self._txn.new_codec:  # its dictionary is gone with it
+            self._codec = None
         self._txn = None
         try:
             with contextlib.suppress(sqlite3.Error):
@@ -622,12 +650,14 @@ class SqliteStore:
         """Inside a write transaction: drop cached shingle bits if another process wrote since our last write."""
         if self._generation(conn) != self._last_generation:
             self._shingles.forget_cached()
+            if self._codec is None:
+                self._codec = doc_codec.stored(conn)
 
     def _texts_of(self, conn: sqlite3.Connection, rowids: list[int]) -> list[str]:
         """Normalised searchable text of stored reports (for the n-gram bitmaps of rows it has no text of)."""
         marks = ", ".join("?" * len(rowids))
         blobs = dict(conn.execute(f"SELECT rowid, doc FROM docs WHERE rowid IN ({marks})", rowids).fetchall())
-        return [SEPARATOR.join(normalized_fields(_decode(blobs[r]))) for r in rowids]
+        return [SEPARATOR.join(normalized_fields(self._document(conn, blobs[r]))) for r in rowids]
 
     @staticmethod
     def _bump_generation(conn: sqlite3.Connection) -> int:
@@ -672,7 +702,7 @@ class SqliteStore:
         analysis stage (insights) updates numbers of every report, and the FTS5 rewrite would be most of
         the cost of such a write."""
         old = conn.execute("SELECT doc FROM docs WHERE rowid = ?", (rowid,)).fetchone()
-        same_text = old is not None and fts_values(_decode(old[0])) == p.fts
+        same_text = old is not None and fts_values(self._document(conn, old[0])) == p.fts
         if same_text:
             for table in ("reports", "docs", "metrics"):
                 conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
@@ -719,7 +749,7 @@ class SqliteStore:
             fts_cols = sqlite_schema.fts_columns()
             conn.execute(
                 f"INSERT INTO fts (fts, rowid, {', '.join(fts_cols)}) VALUES ('delete', ?{', ?' * len(fts_cols)})",
-                (rowid, *fts_values(_decode(blob[0]))),
+                (rowid, *fts_values(self._document(conn, blob[0]))),
             )
         for table in ("reports", "docs", "metrics"):
             conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
@@ -787,10 +817,11 @@ class SqliteStore:
             row = conn.execute(
                 "SELECT d.doc FROM reports r JOIN docs d ON d.rowid = r.rowid WHERE r.id = ?", (report_id,)
             ).fetchone()
-        return _decode(row[0]) if row else None
+            return self._document(conn, row[0]) if row else None
 
     def iter_documents(self) -> Iterator[ReportDocument]:
         conn = _connect(self.path)  # its own connection: callers may write to another store meanwhile
+        docs = doc_codec.DocReader()
         try:
             last = -1
             while rows := conn.execute(
@@ -798,7 +829,7 @@ class SqliteStore:
             ).fetchall():
                 for rowid, blob in rows:
                     last = rowid
-                    yield _decode(blob)
+                    yield _decode(docs.decompress(conn, blob))
         finally:
             conn.close()
 
@@ -933,7 +964,7 @@ class SqliteStore:
             blob = blobs.get(rowid)
             if blob is None:
                 continue  # deleted since the match; the next page is still consistent
-            data = orjson.loads(zlib.decompress(blob))  # the plain dict: no dataclasses needed for a hit
+            data = orjson.loads(self._docs.decompress(conn, blob))  # the plain dict: no dataclasses for a hit
             fragments = highlight.fragments(_fields(data, query.scope), highlight_terms) if highlight_terms else []
             metrics = data.get("metrics") or {}
             hits.append(

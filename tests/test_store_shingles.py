@@ -208,8 +208,9 @@ def test_preparation_in_helper_processes_writes_the_same_index(tmp_path: Path, m
     )
     parallel = SqliteStore(tmp_path / "parallel.sqlite3", shingle_chunk=16, shingle_min_df=2)
     stats = parallel.index(docs)
-    assert stats.indexed == len(docs) and len(submitted) == 7
-    assert any(vocab is not None for _, _, vocab in submitted)  # n-grams found by the helpers once learnt
+    batches = [a for a in submitted if a[0] is sqlite_prepare.prepare_batch]  # (function, batch, vocabulary, codec)
+    assert stats.indexed == len(docs) and len(batches) == 7
+    assert any(a[2] is not None for a in batches)  # n-grams found by the helpers once learnt
     by_id = {d.id: d for d in docs}
     for store in (serial, parallel):
         assert_exact(store, by_id)
