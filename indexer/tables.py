@@ -8,7 +8,12 @@ delimiters. Two readers, one result:
   whose label went elsewhere (PDF-to-markdown breakage) take the next row of the template in order.
 * flattened: labels are anchors searched in template order; the digits between two anchors are cut into the
   known number of columns, using the row's own identity (six applicants add up to 总计) to choose among the
-  possible cuts. Several cuts left → the value is not guessed: None and an ``ambiguous_value`` warning.
+  possible cuts.
+
+Rows that still read several ways — a dump dropped their blank cells, their digits run together, a conversion
+lost a cell — are settled together by the table's identities (``indexer.align``): a cell is read when every
+reading of the whole table under which they hold gives it the same value (listed in ``aligned``); the rest
+stay None with an ``ambiguous_value`` warning that says why.
 """
 
 from __future__ import annotations

@@ -54,6 +54,41 @@ def test_one_cell_per_line_with_dropped_blanks_reads_only_what_is_certain() -> N
     assert any(w.code == "ambiguous_value" for w in doc.warnings)
 
 
+def test_one_cell_per_line_with_some_blanks_dropped_is_placed_by_the_identities() -> None:
+    # Most zero cells print 0; five outcome rows leave theirs empty and the dump drops them ("9 3 2 14" under
+    # seven columns). Alone each row reads several ways; only one reading of the whole table adds up.
+    doc = parse_file(FORMS / "cells-per-line-crlf-mixed-blanks.txt")
+    row = {
+        r: [doc.metrics[f"{r}.{c}"] for c in hr.COLS] for r in ("outcomes.disclosed", "outcomes.unavailable.not_held")
+    }
+    assert row == {"outcomes.disclosed": [9, 3, 0, 2, 0, 0, 14], "outcomes.unavailable.not_held": [3, 1, 0, 0, 1, 0, 5]}
+    assert doc.metrics["outcomes.not_processed.petition_complaint.social_org"] == 2
+    assert {"outcomes.disclosed.social_org", "outcomes.unavailable.not_held.legal_service"} <= set(doc.aligned)
+    assert "outcomes.disclosed.research" in doc.blank_zero  # a dropped blank proven 0
+    assert "applications.new.research" not in doc.blank_zero and "applications.new.natural_person" not in doc.aligned
+    assert "aligned" in doc.flags
+    assert not [c.name for c in doc.checks if c.status == "failed"]
+    # Table 四: 行政复议 printed whole is read; the 诉讼 groups' "2 2" and "1 1" give their 总计 only.
+    assert [doc.metrics[k] for k in REVIEW_KEYS[:5]] == [1, 1, 1, 1, 4]
+    assert [doc.metrics[k] for k in ("litigation.direct.total", "litigation.after_review.total")] == [2, 1]
+    assert doc.metrics["litigation.direct.upheld"] is None and doc.metrics["litigation.after_review.pending"] is None
+    assert any(w.code == "ambiguous_value" and "litigation.direct.upheld" in w.message for w in doc.warnings)
+
+
+def test_undecidable_dump_gives_none_and_says_why() -> None:
+    # Every zero cell empty: the column identities hold under many placements (a value moved to another column
+    # in every row at once still adds up), so no applicant column is published, only the row totals.
+    doc = parse_file(FORMS / "cells-per-line-cr-blanks.txt")
+    assert all(doc.metrics[f"applications.new.{c}"] is None for c in hr.COLS[:-1])
+    assert doc.metrics["applications.new.total"] == 19 and not doc.aligned
+    assert any(
+        w.code == "ambiguous_value"
+        and "本年新收" in w.message
+        and "readings under which the table adds up differ" in w.message
+        for w in doc.warnings
+    )
+
+
 def test_review_is_never_filled_from_table_three() -> None:
     # Before: table 三's last row (seven 0s, one per line) was taken as table 四's first seven values.
     doc = parse_file(FORMS / "cells-per-line-lf.txt")
@@ -175,3 +210,27 @@ def test_markdown_pdf_conversion() -> None:
     assert "applications.carried_over.commercial" in doc.blank_zero
     assert [doc.metrics[k] for k in REVIEW_KEYS[:6]] == [1, 0, 0, 1, 2, 1]
     assert not [c.name for c in doc.checks if c.status == "failed"]
+
+
+def test_flattened_runs_settled_by_the_identities() -> None:
+    # "…数量12113" dropped its blanks (12 and 1 could sit in any two columns); （一） and （七） are whole but run
+    # together and cut two ways each. Only 12,1,0,0,0,0,13 / 10,1,0,0,0,0,11 / 12,1,0,0,0,0,13 add up.
+    doc = parse_file(FORMS / "flattened-2019-runs-settled.txt")
+    rows = ("applications.new", "outcomes.disclosed", "outcomes.total")
+    assert [[doc.metrics[f"{r}.{c}"] for c in hr.COLS] for r in rows] == [
+        [12, 1, 0, 0, 0, 0, 13], [10, 1, 0, 0, 0, 0, 11], [12, 1, 0, 0, 0, 0, 13],
+    ]  # fmt: skip
+    assert {"applications.new.natural_person", "outcomes.disclosed.commercial"} <= set(doc.aligned)
+    assert "applications.new.social_org" in doc.blank_zero  # a dropped blank proven 0
+    assert "outcomes.disclosed.social_org" not in doc.blank_zero  # printed 0, only its cut was in doubt
+    assert [doc.metrics[f"active.licensing.{c}"] for c in ("prev_items", "change", "decisions")] == [4, -1, 3]
+    assert [doc.metrics[f"active.penalty.{c}"] for c in ("prev_items", "change", "decisions")] == [8, -2, 8]
+    assert doc.check_status == "ok"
+
+
+def test_markdown_row_short_by_one_with_its_note_apart() -> None:
+    doc = parse_file(FORMS / "markdown-short-row-note.md")
+    # "6 1 0 1 0 8" under seven columns: by position 其他 would be 8; the identities place the lost 0.
+    assert [doc.metrics[f"outcomes.unavailable.not_held.{c}"] for c in hr.COLS] == [6, 1, 0, 0, 1, 0, 8]
+    assert "outcomes.unavailable.not_held.other" in doc.aligned
+    assert doc.metrics["outcomes.total.total"] == 38 and doc.check_status == "ok"
