@@ -370,3 +370,29 @@ def test_one_growth_format_and_beijing_time():
     assert local_time("2026-12-03T14:50:37+00:00") == "2026-12-03 22:50"
     assert local_time("2026-12-03T20:00:00Z") == "2026-12-04 04:00"
     assert local_time("2026-12-03") == "2026-12-03"
+
+
+def test_report_page_and_api_mark_cells_placed_by_the_identities(tmp_path):
+    from pathlib import Path
+
+    from indexer.parse import parse_file
+
+    fixture = Path(__file__).parent / "fixtures" / "forms" / "cells-per-line-crlf-mixed-blanks.txt"
+    doc = parse_file(fixture)
+    assert "outcomes.disclosed.social_org" in doc.aligned
+    store = make_store(tmp_path / "index.sqlite3", [doc])
+    try:
+        client = create_app(make_settings(tmp_path, rate_limit_per_minute=0), store=store).test_client()
+        body = client.get(f"/api/v1/reports/{doc.id}").get_json()
+        soup = page(client, f"/reports/{doc.id}")
+    finally:
+        store.close()
+    assert body["aligned"] == doc.aligned and "aligned" in body["flags"]
+    cells = {c["metric"]: c for t in body["tables"] for bl in t["blocks"] for r in bl["rows"] for c in r["cells"]}
+    assert cells["outcomes.disclosed.social_org"]["aligned"] is True
+    assert cells["applications.new.social_org"]["aligned"] is False  # printed whole: read, not placed
+    tds = {td["data-metric"]: td for td in soup.select("td[data-metric]")}
+    assert "aligned" in tds["outcomes.disclosed.social_org"]["class"]
+    assert "勾稽关系" in tds["outcomes.disclosed.social_org"]["title"]
+    assert "aligned" not in tds["applications.new.social_org"].get("class", [])
+    assert soup.select_one(".aligned-note") is not None
