@@ -839,6 +839,14 @@ def _app_values(rec: Record, layout: list[str], grid: dict[int, str], key: str, 
         return _with_blanks(six, layout)
     if rec.offset < 0 and (gaps := _gap_row(rec, layout, key, result)) is not None:
         return gaps
+    printed = [parse_cell(c).value for c in _trim(rec.cells or [], 7)]
+    if layout == list(catalogue.APPLICANT_COLUMN_KEYS) and len(printed) == 6 and None not in printed:
+        # one cell short in a seven-column table, no header grid to place it: which cell the conversion lost,
+        # and so where each value sits, only the table's identities can tell (``_settle_open``)
+        readings = lost_cell([v for v in printed if v is not None], 7)
+        if readings:
+            result.open_rows[key] = (readings, "6 cells for 7 columns (a cell lost in conversion)")
+            return _agreed_columns(readings, layout)
     result.warn(
         "cell_count",
         f"表三 {_LABEL_NAMES.get(key, key)}: {len(_trim(rec.cells or [], 7))} cells for "

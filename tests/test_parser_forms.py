@@ -234,3 +234,22 @@ def test_markdown_row_short_by_one_with_its_note_apart() -> None:
     assert [doc.metrics[f"outcomes.unavailable.not_held.{c}"] for c in hr.COLS] == [6, 1, 0, 0, 1, 0, 8]
     assert "outcomes.unavailable.not_held.other" in doc.aligned
     assert doc.metrics["outcomes.total.total"] == 38 and doc.check_status == "ok"
+
+
+def test_row_one_cell_short_without_a_header_grid_is_placed_by_the_identities() -> None:
+    rows = b.application_rows()
+    rows[1] = rows[1][1:]  # the header lost its label column: its names are off the data's grid
+    not_held = next(i for i, r in enumerate(rows) if r[0].startswith("1.本机关不掌握"))
+    printed = [int(v) for v in rows[not_held][1:]]
+    lost = next(i for i, v in enumerate(printed[:-1]) if v == 0 and any(printed[:i]))  # a 0 after a number
+    rows[not_held] = [rows[not_held][0], *rows[not_held][1:][:lost], *rows[not_held][1:][lost + 1 :]]
+    doc = parse_bytes(b.text_report(applications=rows).encode(), url="short.txt")
+    assert [doc.metrics[f"outcomes.unavailable.not_held.{c}"] for c in hr.COLS] == printed
+    assert f"outcomes.unavailable.not_held.{hr.COLS[lost]}" in doc.blank_zero  # the lost cell, proven 0
+    built = b.expected_metrics()
+    assert {k: doc.metrics[k] for k in built if doc.metrics[k] != built[k]} == {} and doc.check_status == "ok"
+    # The same row in a table whose identities do not hold (another row misprinted): nothing is placed.
+    rows[2] = [rows[2][0], *(str(int(v) + 1) for v in rows[2][1:-1]), str(int(rows[2][-1]) + 6)]
+    doc = parse_bytes(b.text_report(applications=rows).encode(), url="short-bad.txt")
+    assert doc.metrics["outcomes.unavailable.not_held.natural_person"] is None
+    assert any(w.code == "ambiguous_value" and "本机关不掌握" in w.message for w in doc.warnings)
