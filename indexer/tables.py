@@ -1225,6 +1225,8 @@ def _finish(result: TableResult) -> None:
             del result.metrics[key]
     computed = set(result.computed)
     result.computed = [m.key for m in catalogue.metrics() if m.key in computed]
+    aligned = {k for k in result.aligned if result.metrics.get(k) is not None}  # a row unread later loses them
+    result.aligned = [m.key for m in catalogue.metrics() if m.key in aligned]
     for marks in (result.blank_zero, result.from_text):  # catalogue order, only keys that hold a 0
         if marks:
             keep = {k for k in marks if result.metrics.get(k) == 0}
