@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 Number = float | int
 Value = Number | None
 Term = tuple[str, int, int]  # (row key, cell index, coefficient): an equation is Σ coefficient × cell = 0
-MAX_STEPS = 100_000  # values tried + one per row per cell set up; a dump of a whole table 三 needs ~30,000 (0.05 s)
+MAX_STEPS = 100_000  # values tried + readings alive per cell set up; a dump of a whole table 三 needs ~30,000
 _EPS = 1e-6
 
 
@@ -79,7 +79,7 @@ def align(
         """A consistent reading from cell ``c`` on (each row's candidates left share their values), or None."""
         if c == width:
             return alive
-        budget[0] -= len(keys)  # setting up a cell costs about one step per row
+        budget[0] -= sum(len(alive[k]) for k in keys)  # setting up a cell: one step per reading still alive
         eqs = at_level[c]
         const = [fixed_part for _terms, fixed_part in eqs]  # plus the open rows' cells before c, fixed by now
         coef_at: dict[str, list[tuple[int, int]]] = {}
