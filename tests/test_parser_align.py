@@ -62,3 +62,18 @@ def test_hostile_input_stops_at_the_cap_and_says_so() -> None:
     equations = [[*((f"r{i}", c, 1) for i in range(20)), ("sum", c, -1)] for c in range(7)]
     found = align(rows, equations, max_steps=5_000)
     assert found.capped and found.values == {}
+
+
+def test_hostile_flattened_table_is_bounded_and_guesses_nothing() -> None:
+    # Every row of table 三 a run of twelve 1s: each cuts hundreds of ways, the table far more. The search stops
+    # at its budget with a warning; no applicant cell is published.
+    from parser_builders import APP_ROWS
+    from test_parser_quirks import FLAT_HEADER
+
+    from indexer.tables import read_tables
+
+    text = "x" * 300 + FLAT_HEADER + "".join(label + "111111111111" for _key, label, _v in APP_ROWS)
+    result = read_tables([[text]])
+    assert any(code == "alignment_capped" for code, _ in result.warnings)
+    assert all(result.metrics[f"applications.new.{c}"] is None for c in ("natural_person", "commercial", "total"))
+    assert not result.aligned
