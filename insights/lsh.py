@@ -74,7 +74,8 @@ class ArrayLSH:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty
         n = np.int64(len(self.sigs))
-        code = np.unique(np.concatenate(qs) * n + np.concatenate(cs))
+        code = np.sort(np.concatenate(qs) * n + np.concatenate(cs))  # sorting beats np.unique's hashing here
+        code = code[np.r_[True, code[1:] != code[:-1]]]
         return code // n, code % n
 
 
