@@ -1,6 +1,8 @@
 """From the records of every report to each report's derived values: series, changes, checks, copying.
 
-Pure computation (no store): ``derive(records)`` is what the benchmark times. Linear apart from sorting:
+Pure computation (no store), in steps both drivers share: ``of_series`` (one publisher's reports),
+``peers_of_year`` (one year's copied text of peers) and ``finish``. ``derive(records)`` runs them over records
+in memory; the stage runs them over records on disk (``insights.stage``). Linear apart from sorting:
 series are linked per (region, name root), changes look up one previous report, and copied text is
 compared with one previous report and a bounded number of LSH candidates.
 """
