@@ -75,6 +75,9 @@ def _canonical(value: Any) -> Any:
     return repr(value)
 
 
+_ANALYSIS_FIELDS = tuple(f.name for f in dataclasses.fields(Analysis))
+
+
 def _num(value: Any) -> Any:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
@@ -88,7 +91,7 @@ def _fingerprint(
         sorted((k, _num(v)) for k, v in metrics.items()),
         [(c.name, c.status, _num(c.expected), _num(c.actual), c.message) for c in checks],
         list(flags),
-        _canonical(analysis),
+        [_canonical(getattr(analysis, name)) for name in _ANALYSIS_FIELDS],
         status,
     )
     return hashlib.blake2b(repr(plain).encode("utf-8"), digest_size=16).digest()
