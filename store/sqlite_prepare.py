@@ -107,7 +107,7 @@ def prepare(doc: ReportDocument, errors: list[str], codec: DocCodec | None = Non
 
 
 def prepare_stored(doc: ReportDocument, errors: list[str], codec: DocCodec | None = None) -> Prepared:
-    """The rows of a report apart from its text (``fts`` and ``text`` empty): what ``update_derived`` rewrites."""
+    """The rows of a report apart from its text (``fts`` and ``text`` empty)."""
     if not isinstance(doc, ReportDocument):
         raise ValueError(f"not a ReportDocument: {type(doc).__name__}")
     if not doc.id or not isinstance(doc.id, str):
@@ -133,8 +133,12 @@ def prepare_stored(doc: ReportDocument, errors: list[str], codec: DocCodec | Non
         1 if doc.removed else 0,
         doc.provenance.source_id,
     )
-    digest = f"{zlib.crc32(raw)}:{len(raw)}b"  # "b": a byte length (older digests counted characters)
-    return Prepared(doc.id, digest, (codec or _PLAIN).compress(raw), report, metrics, (), "")
+    return Prepared(doc.id, digest_of(raw), (codec or _PLAIN).compress(raw), report, metrics, (), "")
+
+
+def digest_of(raw: bytes) -> str:
+    """Of a stored document's JSON: equal digests, same document (a write of it is skipped)."""
+    return f"{zlib.crc32(raw)}:{len(raw)}b"  # "b": a byte length (older digests counted characters)
 
 
 def prepare_batch(

@@ -53,6 +53,8 @@ def test_sqlite_update_derived_equals_a_full_reindex(tmp_path: Path):
         assert _ids(a, q=docs[3].title) == _ids(b, q=docs[3].title)  # the text index is untouched and still right
         assert docs[3].id in _ids(a, q=docs[3].title)
         assert a.update_derived(values).indexed == 0  # the same values again: nothing written
+        # The stored bytes are what a full re-index writes: indexing the amended documents changes nothing.
+        assert a.index(with_derived(d, values[d.id]) for d in docs[:12]).unchanged == 12
     with closing(SqliteStore(tmp_path / "a.sqlite3")) as reopened:  # and it is all on disk
         assert _ids(reopened, metric=["copied.peers_ratio>=0.5"]) == expected
         assert reopened.get(docs[1].id).check_status == "failed"
