@@ -138,6 +138,12 @@ def tune_fts(conn: sqlite3.Connection) -> None:
             conn.executemany("INSERT INTO fts (fts, rank) VALUES (?, ?)", changes)
 
 
+def fts_segments(conn: sqlite3.Connection) -> int:
+    """How many segments the FTS5 index has (the segment id is the top bits of an ``fts_data`` rowid)."""
+    sql = "SELECT count(DISTINCT id >> 37) FROM fts_data WHERE id >= (1 << 37)"
+    return int(conn.execute(sql).fetchone()[0])
+
+
 def check_version(conn: sqlite3.Connection) -> str | None:
     """A message when the file was written by an incompatible version (the fix is a rebuild)."""
     rows = dict(conn.execute("SELECT key, value FROM meta WHERE key IN ('schema', 'tokens')").fetchall())

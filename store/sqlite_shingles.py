@@ -144,6 +144,8 @@ class Vocabulary:
     offsets: np.ndarray = field(init=False)  # global id of each level's first n-gram
     digest: int = field(init=False)  # tells vocabularies apart (ids found with another are not used)
     _indexes: list[CodeIndex] | None = field(init=False, default=None, repr=False, compare=False)
+    # code → local id per level, for looking up one query term (a numpy call per character cost ~5 µs each)
+    _dicts: list[dict[int, int]] | None = field(init=False, default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.offsets = np.concatenate([[0], np.cumsum([len(lv) for lv in self.levels])]).astype(np.int64)
@@ -167,12 +169,14 @@ class Vocabulary:
         """Global id of a run of ideographs, or None when it is not a frequent n-gram."""
         if not 1 <= len(run) <= len(self.levels):
             return None
+        if self._dicts is None:
+            self._dicts = [dict(zip(level.tolist(), range(len(level)), strict=True)) for level in self.levels]
         local = -1
         for n, ch in enumerate(run, 1):
             code = ord(ch) if n == 1 else local * 0x10000 + ord(ch)
             if code >= 0x10000 and n == 1:
                 return None
-            local = int(self._find(n, np.array([code], dtype=np.int64))[0])
+            local = self._dicts[n - 1].get(code, -1)
             if local < 0:
                 return None
         return int(self.offsets[len(run) - 1] + local)

@@ -171,6 +171,7 @@ class _Epoch:
         self.codec = doc_codec.stored(self.writer)  # compresses the documents this process writes
         self.codec_tried = False  # training a dictionary failed (too few distinct documents): not again
         self.docs = doc_codec.DocReader()
+        self.fresh_build = False  # this process started writing to an empty file: it merges FTS5 when it closes
         self.last_generation: int | None = None  # after this process's last write (cached shingle bits are current)
         self.cols: Columns | None = None
         # Our writes not yet patched into ``cols``: rowid → (report, metrics), None when deleted; they bring it
@@ -398,9 +399,25 @@ class SqliteStore:
 
     def close(self) -> None:
         with self._write_lock, self._lock:
+            if self._epoch.fresh_build and not self._epoch.retired:
+                self._merge_fts()
             self._save_columns()
             self._preparer.close()
             self._retire()
+
+    def _merge_fts(self) -> None:
+        """After building a file from empty (``nianbao reindex``, a first ``nianbao index``): merge FTS5's segments
+        into one. A phrase costs a b-tree look-up per token and segment, and a build leaves one segment per write
+        transaction, merged eight at a time: a rare ten-character phrase took 0.36 ms over 8 segments and 0.04 ms
+        over one (30k reports). The merge rewrites the FTS5 data once (~50 µs a report), as the peer's one-step
+        build does; later writes add small segments that FTS5 merges among themselves."""
+        self._epoch.fresh_build = False
+        conn = self._writer
+        try:
+            if sqlite_schema.fts_segments(conn) > 1:
+                conn.execute("INSERT INTO fts (fts) VALUES ('optimize')")
+        except sqlite3.Error as exc:  # only costs rare phrases some speed
+            log.warning("could not merge the full-text segments of %s: %s", self.path, exc)
 
     @staticmethod
     def _generation(conn: sqlite3.Connection) -> int:
@@ -441,6 +458,7 @@ class SqliteStore:
                 generation = self._generation(conn)
                 if conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] is None:
                     self._cols = sqlite_columns.load(conn, generation)
+                    self._ep.fresh_build = True
                 else:
                     self._cols = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
             finally:

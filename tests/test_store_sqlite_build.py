@@ -1,5 +1,6 @@
-"""Stored documents (``store.doc_codec``): zstd with a dictionary the file trains on its first batch, read back
-exactly; documents written without it (zstd) or by earlier versions (zlib) still read."""
+"""What a build leaves in the SQLite file: documents (``store.doc_codec``) in zstd with a dictionary the file trains on
+its first batch, read back exactly (those written without it, or by earlier versions in zlib, still read); one FTS5
+segment after a build from empty."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import zlib
 from pathlib import Path
 
 import orjson
+import pytest
 import zstandard
 
 from demo.generator import generate_corpus
+from store import sqlite_schema, sqlite_store
 from store.query import build_search
 from store.sqlite_prepare import _plain, prepare_batch
 from store.sqlite_store import SqliteStore
@@ -59,3 +62,30 @@ def test_documents_of_earlier_versions_and_rows_prepared_elsewhere_still_read(tm
     hits = store.search(build_search(docs[1].title[:6]))
     assert docs[1].id in {h.id for h in hits.hits}
     store.close()
+
+
+def test_a_build_from_empty_leaves_one_fts5_segment_and_later_runs_do_not_merge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Closing a store that built its file from empty merges FTS5's segments (a phrase costs a look-up per token and
+    segment); a store that only added to an existing file leaves them to FTS5's own merging."""
+    monkeypatch.setattr(sqlite_store, "COMMIT_ROWS", 20)  # a segment per 20 reports
+    path = tmp_path / "i.sqlite3"
+    docs = _docs(90, seed=7)
+    store = SqliteStore(path)
+    for start in range(0, 60, 20):
+        store.index(docs[start : start + 20])
+    with sqlite3.connect(path) as conn:
+        assert sqlite_schema.fts_segments(conn) == 3
+    phrase = docs[5].agency.normalized_name
+    before = store.search(build_search(phrase)).total
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert sqlite_schema.fts_segments(conn) == 1
+    store = SqliteStore(path)
+    assert store.search(build_search(phrase)).total == before > 0
+    for start in range(60, 90, 20):
+        store.index(docs[start : start + 20])
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert sqlite_schema.fts_segments(conn) == 3
