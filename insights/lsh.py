@@ -16,6 +16,8 @@ candidates of many reports are gathered in a few vectorised steps.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 BANDS = 32  # of 2 rows each (64 permutations): pairs from Jaccard ≈ 0.2 up usually collide in some band
@@ -31,13 +33,20 @@ def _band_keys(sigs: np.ndarray, bands: int) -> list[np.ndarray]:
     rows = sigs.shape[1] // bands
     if rows != 2:
         raise ValueError(f"{sigs.shape[1]} permutations in {bands} bands: bands of 2 rows are expected")
-    s = sigs.astype(np.uint64)
     whole = np.zeros(len(sigs), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        for col in range(sigs.shape[1]):
-            whole = (whole ^ s[:, col]) * _MULT
+        for c in range(sigs.shape[1]):  # column by column: no 64-bit copy of all signatures
+            whole = (whole ^ sigs[:, c].astype(np.uint64)) * _MULT
             whole ^= whole >> np.uint64(31)
-    return [whole] + [(s[:, 2 * b] << np.uint64(32)) | s[:, 2 * b + 1] for b in range(bands)]
+    pairs = sigs.view(np.uint64) if sys.byteorder == "little" and sigs.flags.c_contiguous else None
+    out = [whole]
+    for b in range(bands):
+        if pairs is not None:  # rows 2b, 2b+1 as one little-endian word: swap the halves to (2b << 32) | 2b+1
+            word = pairs[:, b]
+            out.append((word << np.uint64(32)) | (word >> np.uint64(32)))
+        else:
+            out.append((sigs[:, 2 * b].astype(np.uint64) << np.uint64(32)) | sigs[:, 2 * b + 1])
+    return out
 
 
 class ArrayLSH:
