@@ -38,7 +38,7 @@ class AgencyNode:
     id: str
     name: str
     region: tuple[str, str, str]  # province, city, county
-    years: set[int] = field(default_factory=set)
+    years: set[int] | frozenset[int] = field(default_factory=set)
     reports: int = 0
 
 
@@ -46,7 +46,7 @@ class AgencyNode:
 class Series:
     id: str  # the agency id of its largest member
     agencies: list[str]
-    years: set[int]
+    years: frozenset[int]  # shared between series with the same years (most have the same): bytes, not a set each
 
 
 def place(root: str, region: tuple[str, str, str]) -> tuple[str, ...]:
@@ -68,15 +68,17 @@ def link(nodes: Iterable[AgencyNode]) -> dict[str, Series]:
         root = name_root(node.name)
         groups[(place(root, node.region), root)].append(node)
     out: dict[str, Series] = {}
+    shared: dict[frozenset[int], frozenset[int]] = {}
     for members in groups.values():
         series: list[Series] = []
         for node in sorted(members, key=lambda n: (-n.reports, n.id)):
             home = next((s for s in series if not (s.years & node.years)), None)
             if home is None:
-                home = Series(node.id, [], set())
+                home = Series(node.id, [], frozenset())
                 series.append(home)
             home.agencies.append(node.id)
-            home.years |= node.years
+            years = home.years | node.years
+            home.years = shared.setdefault(years, years)
             out[node.id] = home
     for s in {id(s): s for s in out.values()}.values():
         s.agencies.sort()

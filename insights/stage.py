@@ -22,14 +22,27 @@ GROUP_ROWS = 2000  # records read back from the spill at once (whole publishers)
 
 
 def _series(spill: RecordSpill) -> dict[str, Series]:
+    """Series linked from one node per agency; the years of each as a bit mask while reading, then as a
+    frozenset shared by every agency with the same years (a set each would be most of the nodes' memory)."""
     nodes: dict[str, AgencyNode] = {}
+    masks: dict[str, int] = {}
+    low = min((y for y in spill.years if y), default=0)
     for agency_id, name, region, year in spill.agencies():
         node = nodes.get(agency_id)
         if node is None:
-            node = nodes[agency_id] = AgencyNode(agency_id, name, region)
+            node = nodes[agency_id] = AgencyNode(agency_id, name, region, frozenset())
+            masks[agency_id] = 0
         node.reports += 1
         if year:
-            node.years.add(year)
+            masks[agency_id] |= 1 << (year - low)
+    shared: dict[int, frozenset[int]] = {}
+    for agency_id, node in nodes.items():
+        mask = masks[agency_id]
+        years = shared.get(mask)
+        if years is None:
+            years = shared[mask] = frozenset(low + b for b in range(mask.bit_length()) if mask >> b & 1)
+        node.years = years
+    del masks
     return link(nodes.values())
 
 
