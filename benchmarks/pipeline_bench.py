@@ -369,6 +369,7 @@ def stage_marks() -> Iterator[dict[str, float]]:
     @functools.wraps(original)
     def refresh(*args: Any, **kwargs: Any) -> Any:
         marks["peak_before_insights_mib"] = _peak_rss_mib()
+        marks["cpu_before_insights_s"] = time.process_time()
         marks["children_cpu_before_insights_s"] = _children_cpu_s()
         marks["children_peak_before_insights_mib"] = _children_peak_mib()
         marks["insights_reset"] = float(_reset_peak_rss())
@@ -376,6 +377,7 @@ def stage_marks() -> Iterator[dict[str, float]]:
             return original(*args, **kwargs)
         finally:
             marks["peak_insights_mib"] = _peak_rss_mib()
+            marks["cpu_insights_s"] = time.process_time() - marks["cpu_before_insights_s"]
 
     insights.refresh = refresh
     try:
@@ -402,6 +404,9 @@ def _stages(n: int, seconds: float, split: dict[str, float | None], marks: dict[
 
     main_peak = marks.get("peak_before_insights_mib", _peak_rss_mib())
     parse_cpu = cpu["parse_helpers_cpu_s"] + (split.get("parse_in_process_s") or 0.0)
+    # CPU of archive -> parse -> store: this process until insights starts, and the parse helpers
+    main_cpu = marks.get("cpu_before_insights_s", time.process_time()) - cpu["cpu_at_start_s"]
+    end_to_end_cpu = main_cpu + cpu["parse_helpers_cpu_s"]
     return {
         "archive_read": {
             "seconds": split.get("read_archive_s"),
@@ -423,9 +428,15 @@ def _stages(n: int, seconds: float, split: dict[str, float | None], marks: dict[
             "seconds": split.get("insights_s"),
             "reports_per_s": rate(n, split.get("insights_s")),
             "peak_rss_mib": round(marks["peak_insights_mib"], 1) if "peak_insights_mib" in marks else None,
+            "this_process_cpu_s": round(marks["cpu_insights_s"], 2) if "cpu_insights_s" in marks else None,
             "children_cpu_s": round(cpu["insights_helpers_cpu_s"], 2),
         },
-        "archive_to_store": {"seconds": round(seconds - (split.get("insights_s") or 0.0), 2)},
+        "archive_to_store": {
+            "seconds": round(seconds - (split.get("insights_s") or 0.0), 2),
+            "this_process_cpu_s": round(main_cpu, 2),
+            "cpu_s": round(end_to_end_cpu, 2),  # this process + the parse helpers
+            "reports_per_cpu_s": rate(n, end_to_end_cpu),
+        },
     }
 
 
@@ -450,7 +461,7 @@ def measure_index(settings: Settings, *, rebuild: bool) -> dict[str, Any]:
     stage_peak = _reset_peak_rss()
     rss_before = _status_mib("VmRSS")
     cpu, helpers_cpu = time.process_time(), _children_cpu_s()
-    helpers_start = helpers_cpu
+    cpu_start, helpers_start = cpu, helpers_cpu
     with stage_marks() as marks, time_split(targets) as split:
         started = time.perf_counter()
         stats = index_archive(settings, rebuild=rebuild)
@@ -475,6 +486,7 @@ def measure_index(settings: Settings, *, rebuild: bool) -> dict[str, Any]:
             split,
             marks,
             parse_helpers_cpu_s=parse_helpers,
+            cpu_at_start_s=cpu_start,
             insights_helpers_cpu_s=helpers_cpu - parse_helpers,
         ),
         "process_cpu_s": round(cpu, 2),
@@ -623,6 +635,7 @@ def _stages_text(stages: dict[str, Any]) -> str:
         return f"{value:,.0f} {unit}" if value is not None else "—"
 
     read, parse, store, insights = stages["archive_read"], stages["parse"], stages["store"], stages["insights"]
+    whole = stages["archive_to_store"]
     where = "in helpers" if parse["in_helpers"] else "here"
     return (
         f"archive read {fig(read['reports_per_s'], 'reports/s')}; "
@@ -630,7 +643,9 @@ def _stages_text(stages: dict[str, Any]) -> str:
         f"peak {fig(parse['peak_rss_mib'], 'MiB')}); "
         f"store {fig(store['reports_per_s'], 'reports/s')}; "
         f"this process before insights peak {fig(store['peak_rss_mib'], 'MiB')}; "
-        f"insights {fig(insights['reports_per_s'], 'reports/s')} (peak {fig(insights['peak_rss_mib'], 'MiB')})"
+        f"insights {fig(insights['reports_per_s'], 'reports/s')} (peak {fig(insights['peak_rss_mib'], 'MiB')}); "
+        f"archive -> store {fig(whole['reports_per_cpu_s'], 'reports/CPU-s')} (this process "
+        f"{whole['this_process_cpu_s']:.1f} s + parse helpers)"
     )
 
 

@@ -101,10 +101,7 @@ def parse_in_order(
             job = job_of(item)
             yield item, job.result() if job is not None else None
         return
-    # Before the fork: the parser, its libraries and the division table, loaded once and shared by the helpers.
-    from indexer import regions
-
-    regions.gazetteer()
+    import indexer.parse  # noqa: F401  (before the fork: the parser and its libraries, shared by the helpers)
 
     try:
         pool = ProcessPoolExecutor(
