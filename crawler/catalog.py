@@ -229,6 +229,52 @@ class Catalog:
         for row in self._q(sql):
             yield _capture(row)
 
+    # The same captures as report_captures(), by a test per row (an index look-up) instead of a grouping of the
+    # whole table, so that they can be read a page at a time: a rebuild of a million reports holds one page.
+    _LATEST_REPORT = (
+        "c.revisit_of IS NULL AND c.status = 200 AND c.kind IN ('report', 'attachment') AND NOT EXISTS ("
+        "SELECT 1 FROM captures n WHERE n.url = c.url AND n.id > c.id AND n.revisit_of IS NULL AND n.status = 200"
+        " AND n.kind IN ('report', 'attachment'))"
+    )
+
+    def report_capture_pages(self, size: int = 5000) -> Iterator[list[Capture]]:
+        """``report_captures()`` in pages of up to ``size`` captures, in id order."""
+        last = 0
+        while rows := self._q(
+            f"SELECT {_CAPTURE_COLS} FROM captures c WHERE c.id > ? AND {self._LATEST_REPORT} ORDER BY c.id LIMIT ?",
+            (last, size),
+        ):
+            page = [_capture(row) for row in rows]
+            yield page
+            last = page[-1].id
+
+    def count_report_captures(self, *, unindexed_only: bool = False) -> int:
+        unindexed = " AND NOT EXISTS (SELECT 1 FROM indexed i WHERE i.digest = c.digest)" if unindexed_only else ""
+        return int(self._q(f"SELECT COUNT(*) FROM captures c WHERE {self._LATEST_REPORT}{unindexed}")[0][0])
+
+    def report_attachments(self) -> list[Capture]:
+        """Those of ``report_captures()`` that are attachments of a page (a parent URL)."""
+        sql = f"""SELECT {_CAPTURE_COLS} FROM captures c WHERE c.kind = 'attachment' AND c.parent_url IS NOT NULL
+                  AND c.parent_url != '' AND {self._LATEST_REPORT} ORDER BY c.id"""
+        return [_capture(row) for row in self._q(sql)]
+
+    def report_page_urls(self, urls: Iterable[str]) -> set[str]:
+        """Which of ``urls`` are report pages (not attachments) among ``report_captures()``."""
+        wanted, found = list(dict.fromkeys(urls)), set()
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            sql = f"""SELECT c.url FROM captures c WHERE c.url IN ({", ".join("?" * len(part))})
+                      AND c.kind != 'attachment' AND {self._LATEST_REPORT}"""
+            found.update(row[0] for row in self._q(sql, part))
+        return found
+
+    def shared_report_captures(self) -> list[Capture]:
+        """Those of ``report_captures()`` whose payload another of them has too (a file behind two routes)."""
+        sql = f"""SELECT {_CAPTURE_COLS} FROM captures c WHERE {self._LATEST_REPORT} AND c.digest IN (
+                      SELECT c.digest FROM captures c WHERE {self._LATEST_REPORT} GROUP BY c.digest HAVING COUNT(*) > 1)
+                  ORDER BY c.id"""
+        return [_capture(row) for row in self._q(sql)]
+
     def read_payload(self, capture: Capture, archive_dir: Path, max_bytes: int | None = None) -> bytes:
         """The archived entity body, exactly as the server sent it (Content-Encoding undone).
 

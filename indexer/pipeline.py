@@ -211,23 +211,37 @@ def _documents(
     catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool, rows: bool = False
 ) -> Iterator[Pending]:
     """Yield (parsed report, capture, marks after it) for each report capture to index, resolving attachment
-    wrappers. ``rows``: the store takes rows prepared where the captures are parsed (``Parsed.row``)."""
-    captures = list(catalog.report_captures())
+    wrappers. ``rows``: the store takes rows prepared where the captures are parsed (``Parsed.row``).
+
+    The captures are read from the catalog a page at a time, so memory stays flat however big the archive;
+    only the attachments of pages and the captures that share a payload are held whole."""
     attachments: dict[str, list[Capture]] = {}
-    for cap in captures:
-        if cap.kind == "attachment" and cap.parent_url:
-            attachments.setdefault(cap.parent_url, []).append(cap)
-    page_urls = {c.url for c in captures if c.kind != "attachment"}
+    for cap in catalog.report_attachments():
+        attachments.setdefault(cap.parent_url or "", []).append(cap)
+    page_urls = catalog.report_page_urls(attachments)
+
+    def with_its_page(cap: Capture) -> bool:  # handled with its page, below
+        return cap.kind == "attachment" and cap.parent_url in page_urls
+
+    first = _one_per_payload([c for c in catalog.shared_report_captures() if not with_its_page(c)])
 
     def pending(cap: Capture) -> bool:
         return not (only_new and catalog.is_indexed(cap.digest))
 
-    pages = _one_per_payload([c for c in captures if not (c.kind == "attachment" and c.parent_url in page_urls)])
-    todo = [c for c in pages if pending(c)]  # attachments of pages are handled with their page below
-    stats.captures += len(captures)  # each once: attachments of pages are counted here, not below
-    stats.already_indexed += len(pages) - len(todo)
+    def todo() -> Iterator[Capture]:
+        for page in catalog.report_capture_pages():
+            stats.captures += len(page)  # each once: attachments of pages are counted here, not below
+            for cap in page:
+                if with_its_page(cap) or first.get(cap.digest, cap).id != cap.id:  # another route to the file
+                    continue
+                if pending(cap):
+                    yield cap
+                else:
+                    stats.already_indexed += 1
+
+    count = catalog.count_report_captures(unindexed_only=only_new)  # at most this many to parse
     parsed: Iterator[tuple[Capture, Parsed | None]] = parse_in_order(
-        todo, lambda c: _job(catalog, c, settings, None, stats, rows=rows), len(todo)
+        todo(), lambda c: _job(catalog, c, settings, None, stats, rows=rows), count
     )
     for cap, page in parsed:
         if page is None:
@@ -262,9 +276,10 @@ def _documents(
         yield page, cap, []
 
 
-def _one_per_payload(captures: list[Capture]) -> list[Capture]:
+def _one_per_payload(captures: list[Capture]) -> dict[str, Capture]:
     """One report per file: a file reachable by two routes (``/upload/x.pdf`` and ``download.jsp?id=7``) is
-    indexed once, under its plainest URL (a file name, then the shortest), whichever the crawl met first."""
+    indexed once, under its plainest URL (a file name, then the shortest), whichever the crawl met first.
+    Returns payload digest → the capture indexed for it."""
     from crawler.discover import is_attachment_url
 
     def rank(c: Capture) -> tuple[bool, int, str]:
@@ -274,7 +289,7 @@ def _one_per_payload(captures: list[Capture]) -> list[Capture]:
     for cap in captures:
         if cap.digest not in best or rank(cap) < rank(best[cap.digest]):
             best[cap.digest] = cap
-    return [c for c in captures if best[c.digest] is c]
+    return best
 
 
 def _mark(catalog: Catalog, digest: str, report_id: str, stats: IndexRunStats) -> None:
