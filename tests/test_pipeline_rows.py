@@ -52,3 +52,15 @@ def test_rows_prepared_in_helpers_store_what_one_process_stores(tmp_path: Path, 
     assert len(docs) == N and docs == expected
     assert hits == expected_hits > 0
     assert sum(d["removed"] for d in docs) == 1 and all(d["provenance"]["warc_file"] for d in docs)
+
+
+def test_the_catalog_pages_through_the_same_report_captures(tmp_path: Path) -> None:
+    settings = load_settings(env={}, data_dir=tmp_path / "data")
+    pipeline_bench.build_archive(settings, 12, seed=6)
+    pipeline_bench.build_archive(settings, 5, seed=6)  # a second crawl: newer captures of the first five URLs
+    with Catalog(settings.catalog_path) as catalog:
+        whole = list(catalog.report_captures())
+        paged = [c for page in catalog.report_capture_pages(size=5) for c in page]
+        assert len(whole) == 12 and paged == whole
+        assert catalog.count_report_captures() == 12 and catalog.shared_report_captures() == []
+        assert catalog.report_attachments() == [] and catalog.report_page_urls([whole[0].url, "x"]) == {whole[0].url}
