@@ -5,6 +5,7 @@ A store is derived data: everything in it can be rebuilt from the archive (``nia
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,19 @@ class DerivedValues:
     flags: list[str]  # cross.* flags
     analysis: Analysis
     check_status: str
+
+
+_CHECK_FIELDS = tuple(f.name for f in dataclasses.fields(Check))
+_ANALYSIS_FIELDS = tuple(f.name for f in dataclasses.fields(Analysis))
+
+
+def derived_json(values: DerivedValues) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The checks and the analysis as the stored JSON holds them (``asdict``'s output, without its deep copies:
+    these are flat records)."""
+    checks = [{name: getattr(c, name) for name in _CHECK_FIELDS} for c in values.checks]
+    analysis = {name: getattr(values.analysis, name) for name in _ANALYSIS_FIELDS}
+    analysis["series_agencies"] = list(analysis["series_agencies"])
+    return checks, analysis
 
 
 def with_derived(doc: ReportDocument, values: DerivedValues) -> ReportDocument:

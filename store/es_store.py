@@ -12,7 +12,6 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from store.base import (
     SearchResult,
     StoreUnavailable,
     check_state_fields,
+    derived_json,
 )
 from store.query import AggregationQuery, QueryError, SearchQuery
 
@@ -368,13 +368,14 @@ def derived_actions(target: str, values: dict[str, DerivedValues]) -> Iterator[d
     """Bulk ``update`` actions running ``DERIVED_SCRIPT`` (same result as ``store.base.with_derived``)."""
     drop = sorted(DERIVED_METRICS)
     for report_id, v in values.items():
+        checks, analysis = derived_json(v)
         params = {
             "prefix": DERIVED_PREFIX,
             "drop": drop,
             "metrics": dict(v.metrics),
-            "checks": [asdict(c) for c in v.checks],
+            "checks": checks,
             "flags": list(v.flags),
-            "analysis": asdict(v.analysis),
+            "analysis": analysis,
             "check_status": v.check_status,
         }
         script = {"source": DERIVED_SCRIPT, "lang": "painless", "params": params}

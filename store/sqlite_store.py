@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -50,6 +50,7 @@ from store.base import (
     IndexStats,
     SearchResult,
     check_state_fields,
+    derived_json,
 )
 from store.query import (
     GROUP_BY,
@@ -240,11 +241,10 @@ def _derived_rows(
     metrics = {k: v for k, v in data["metrics"].items() if k not in DERIVED_METRICS}
     metrics.update(values.metrics)
     data["metrics"] = metrics
-    data["checks"] = [c for c in data["checks"] if not c["name"].startswith(DERIVED_PREFIX)] + [
-        asdict(c) for c in values.checks
-    ]
+    checks, analysis = derived_json(values)
+    data["checks"] = [c for c in data["checks"] if not c["name"].startswith(DERIVED_PREFIX)] + checks
     data["flags"] = [f for f in data["flags"] if not f.startswith(DERIVED_PREFIX)] + list(values.flags)
-    data["analysis"] = asdict(values.analysis)
+    data["analysis"] = analysis
     data["check_status"] = values.check_status
     raw = orjson.dumps(data)
     report[_STATUS_AT], report[_FLAGS_AT] = values.check_status, " ".join(data["flags"])
