@@ -29,6 +29,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from benchmarks import save_results
 from demo.generator import generate_corpus
 from insights.records import record_of
@@ -129,11 +131,59 @@ def _refresh(n: int) -> tuple[float, float, float]:
             store.close()
 
 
+def scale(agencies: int) -> dict[str, float | int]:
+    """The stage's structures that grow with the corpus, at the size of a corpus of ``agencies`` × 7 reports
+    without generating it: that many agencies linked into series (the generator's first 2,000 agencies again
+    under other ids and names, so none merge), and one year's LSH arrays over as many signatures (drawn from a
+    narrow range, so that buckets fill up as boilerplate makes them)."""
+    from insights.lsh import ArrayLSH
+    from insights.series import AgencyNode, link
+
+    years = frozenset(range(2019, 2026))
+    proto = []
+    for i in range(min(agencies, 2000)):
+        (report,) = generate_corpus(1, start=7 * i)
+        doc = report.to_document("https://bench.example/")
+        region = (doc.region.province, doc.region.city, doc.region.county)
+        proto.append((doc.agency.id, doc.agency.normalized_name or doc.agency.name, region))
+    base = _status_mib("RssAnon") or 0.0
+    nodes: dict[str, AgencyNode] = {}
+    for k in range(-(-agencies // len(proto))):
+        for agency_id, name, region in proto[: agencies - len(nodes)]:
+            nodes[f"{agency_id}-{k}"] = AgencyNode(f"{agency_id}-{k}", f"{name}{k}号", region, years, 7)
+    nodes_mib = (_status_mib("RssAnon") or 0.0) - base
+    series = link(nodes.values())
+    del nodes
+    series_mib = (_status_mib("RssAnon") or 0.0) - base
+    sigs = np.random.default_rng(0).integers(0, 2**16, size=(agencies, 64), dtype=np.uint32)
+    before = _status_mib("RssAnon") or 0.0
+    lsh = ArrayLSH(sigs)
+    lsh_mib = (_status_mib("RssAnon") or 0.0) - before
+    del lsh, series
+    return {
+        "agencies": agencies,
+        "nodes_mib": round(nodes_mib, 1),
+        "series_mib": round(series_mib, 1),
+        "year_lsh_mib": round(lsh_mib, 1),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", default="1000,5000", help="comma-separated corpus sizes [1000,5000]")
     parser.add_argument("--store-max", type=int, default=1000, help="largest size also run on a SqliteStore [1000]")
+    parser.add_argument(
+        "--scale", type=int, default=0, help="instead: the corpus-sized structures for this many agencies (×7 reports)"
+    )
     args = parser.parse_args(argv)
+    if args.scale:
+        row = scale(args.scale)
+        print(
+            f"{row['agencies']:,} agencies ({7 * row['agencies']:,} reports): agency nodes {row['nodes_mib']:.0f} MiB, "
+            f"series {row['series_mib']:.0f} MiB, one year's LSH {row['year_lsh_mib']:.0f} MiB"
+        )
+        print(f"results: {save_results('insights-scale', {'benchmark': 'insights-scale', **row})}")
+        return 0
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     rows = []
     print(

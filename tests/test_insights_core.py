@@ -454,6 +454,9 @@ def test_benchmark_runs_at_a_tiny_size(tmp_path: Path, monkeypatch, capsys):
     assert insights_bench.main(["--sizes", "70", "--store-max", "70"]) == 0
     (result,) = tmp_path.glob("insights-*.json")
     assert '"reports": 70' in result.read_text() and "70" in capsys.readouterr().out
+    assert insights_bench.main(["--scale", "40"]) == 0
+    (scaled,) = tmp_path.glob("insights-scale-*.json")
+    assert '"agencies": 40' in scaled.read_text() and "280 reports" in capsys.readouterr().out
 
 
 def test_lsh_finds_the_closest_peer_almost_as_well_as_all_pairs():
