@@ -236,3 +236,38 @@ def test_rebuild_swaps_the_alias_atomically():
     finally:
         _drop(store, alias)
         store.close()
+
+
+def test_update_derived_leaves_what_with_derived_describes():
+    """The scripted partial updates (store.es_store.DERIVED_SCRIPT) against the engine itself: the stored
+    document equals store.base.with_derived, also when a derived value is no longer given."""
+    from indexer.document import Analysis, Check
+    from store.base import DerivedValues, with_derived
+
+    alias = f"nianbao-test-{uuid.uuid4().hex[:8]}"
+    es = open_elastic(alias)
+    try:
+        docs = corpus(6)
+        assert es.index(docs).failed == 0
+        failed = Check(name="cross.jump.applications.new.total", status="failed", expected=1.0, actual=150.0)
+        first = {
+            d.id: DerivedValues(
+                {"yoy.applications.new.total.abs": k, "copied.peers_ratio": 0.25},
+                [failed, Check(name="cross.problems_section", status="ok")],
+                ["cross.jump"],
+                Analysis(series=d.agency.id, series_agencies=[d.agency.id], previous_id=f"p{k}"),
+                "failed",
+            )
+            for k, d in enumerate(docs)
+        }
+        assert es.update_derived(first).indexed == len(docs)
+        second = {d.id: DerivedValues({"copied.peers_ratio": 0.5}, [], [], Analysis(), "ok") for d in docs[:3]}
+        assert es.update_derived({**second, "not-indexed": second[docs[0].id]}).indexed == 3
+        for d in docs:
+            expected = with_derived(d, first[d.id])
+            if d.id in second:
+                expected = with_derived(expected, second[d.id])
+            assert es.get(d.id).to_dict() == expected.to_dict()
+    finally:
+        _drop(es, alias)
+        es.close()
