@@ -28,7 +28,7 @@ from indexer import catalogue
 from indexer.document import SECTION_KEYS, ReportDocument
 from store import analysis
 from store.doc_codec import DocCodec
-from store.sqlite_fts import index_text, index_texts_many, normalized_index_text
+from store.sqlite_fts import index_texts_many, normalized_index_text
 from store.sqlite_shingles import SEPARATOR, Ngrams, Vocabulary
 
 log = logging.getLogger(__name__)
@@ -155,11 +155,13 @@ def prepare_batch(
         except (ValueError, TypeError) as exc:
             failed += 1
             errors.append(f"{getattr(doc, 'id', '?') or '?'}: {exc}")
-    analysed = index_texts_many(sources) if sources else None
-    if analysed is None:  # a text holds a separator character: one at a time
+    # (a batch of one, as the indexing pipeline's parse helpers prepare, gains nothing from numpy)
+    analysed = index_texts_many(sources) if len(sources) > 1 else None
+    if analysed is None:  # one report, or a text holds a separator character: one at a time
+        normalized = [[analysis.normalize(f) for f in fields] for fields in sources]
         analysed = (
-            [SEPARATOR.join(map(analysis.normalize, fields)) for fields in sources],
-            [[index_text(f) for f in fields] for fields in sources],
+            [SEPARATOR.join(fields) for fields in normalized],
+            [[normalized_index_text(f) for f in fields] for fields in normalized],
         )
     for p, text, fts in zip(prepared, *analysed, strict=True):
         p.text = text
