@@ -621,9 +621,12 @@ def _existing_archive(settings: Settings) -> BuiltArchive:
 
     built = BuiltArchive()
     with Catalog(settings.catalog_path) as catalog:
-        for cap in catalog.report_captures():
-            built.reports += 1
-            built.formats[next((f for f, (suffix, _) in FORMATS.items() if cap.url.endswith("." + suffix)), "?")] += 1
+        paged = getattr(catalog, "report_capture_pages", None)  # (an older checkout has no pages: all at once)
+        for page in paged() if paged else [catalog.report_captures()]:  # the runs' memory starts where it would
+            for cap in page:
+                built.reports += 1
+                suffix = cap.url.rsplit(".", 1)[-1]
+                built.formats[next((f for f, (s, _) in FORMATS.items() if s == suffix), "?")] += 1
     files = warc_files(settings.archive_dir)
     built.warc_files = len(files)
     built.warc_bytes = sum(p.stat().st_size for p in files)
