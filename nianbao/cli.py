@@ -113,12 +113,13 @@ def insights(ctx: click.Context) -> None:
 @click.option("--host", help="Address to listen on. [127.0.0.1]")
 @click.option("--port", type=int, help="Port. [8000]")
 @click.option("--workers", type=int, help="Worker processes. [setting workers; 0 = one per CPU core]")
+@click.option("--threads", type=int, help="Request threads per worker. [setting threads; default 4]")
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, workers: int | None, threads: int | None) -> None:
     """Serve the API (/api/v1) and the search page with a production WSGI server (gunicorn, pre-forked workers)."""
     from service.server import run
 
-    given = {"host": host, "port": port, "workers": workers}
+    given = {"host": host, "port": port, "workers": workers, "threads": threads}
     settings = _settings(ctx).replace(**{k: v for k, v in given.items() if v is not None and v != ""})
     run(settings)
 

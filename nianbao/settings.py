@@ -24,6 +24,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 0  # `nianbao serve` worker processes; 0 → one per CPU core
+    threads: int = 4  # request threads per worker: more overlap slow clients, but contend for the GIL
     admin_token: str = ""  # admin endpoints answer 401/403 unless this is set and sent
     public_url: str = ""  # e.g. https://nianbao.example.org: links in feeds use it instead of the request's Host
     user_agent: str = f"nianbao/{__version__} (+https://github.com/nianbao; archive of government annual reports)"

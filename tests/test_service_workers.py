@@ -209,3 +209,13 @@ def test_a_port_in_use_is_refused_not_shared(tmp_path):
         _, err = proc.communicate(timeout=60)
     assert proc.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_workers_threads_and_socket_come_from_the_settings(tmp_path):
+    from nianbao.settings import load_settings
+    from service.server import _Gunicorn
+
+    settings = load_settings(env={"NIANBAO_THREADS": "3", "NIANBAO_WORKERS": "2"}, data_dir=tmp_path)
+    cfg = _Gunicorn(settings).cfg
+    assert (cfg.workers, cfg.threads, cfg.worker_class_str, cfg.reuse_port) == (2, 3, "gthread", True)
+    assert _Gunicorn(settings.replace(port=0)).cfg.reuse_port is False  # port 0: one shared socket
