@@ -42,7 +42,7 @@ import logging
 logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "Task queue depth" on every queued request
 from nianbao.settings import load_settings
 from service.server import make_server
-server = make_server(load_settings(port={port}))
+server = make_server(load_settings(port={port}, threads=8))  # as `nianbao serve` ran before gunicorn
 print(f"waitress on http://127.0.0.1:{{server.effective_port}}/", flush=True)
 server.run()
 """
