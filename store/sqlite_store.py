@@ -109,6 +109,14 @@ Written = tuple[int, tuple[Any, ...], dict[str, float]]  # rowid, Prepared.repor
 
 
 @dataclass(slots=True)
+class _Changes:
+    """What one write transaction wrote (rowid, report row, metrics) and removed (rowids)."""
+
+    written: list[Written] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class _Transaction:
     started: float  # time.monotonic()
     rows: int = 0
@@ -508,28 +516,39 @@ class SqliteStore:
         """The insights stage's values replaced in place, in one transaction: a report's document, its
         ``reports`` and ``metrics`` rows are rewritten at the same rowid; its full-text row and n-gram bits are
         not (its text did not change), which is most of what a re-index through ``index`` would cost."""
+        stats = IndexStats()
+        with self._one_transaction() as (conn, changes):
+            ids = list(values)
+            for start in range(0, len(ids), DERIVED_ROWS):
+                changes.written.extend(self._update_derived(conn, ids[start : start + DERIVED_ROWS], values, stats))
+        return stats
+
+    @contextlib.contextmanager
+    def _one_transaction(
+        self, on_rollback: Callable[[], None] | None = None
+    ) -> Iterator[tuple[sqlite3.Connection, _Changes]]:
+        """A write transaction for one call (``update_derived``, ``delete``): the body records the rows it wrote
+        and removed; the generation moves and the columnar copy is patched only when there are some."""
         self._follow_replacement()
         if self._version_problem:
             raise IndexVersionError(self._version_problem)
-        stats = IndexStats()
-        written: list[Written] = []
+        changes = _Changes()
         with self._write_lock:
             conn = self._writer
             conn.execute("BEGIN IMMEDIATE")
             try:
                 self._check_other_writers(conn)
-                ids = list(values)
-                for start in range(0, len(ids), DERIVED_ROWS):
-                    written.extend(self._update_derived(conn, ids[start : start + DERIVED_ROWS], values, stats))
-                generation = self._bump_generation(conn) if written else None
+                yield conn, changes
+                generation = self._bump_generation(conn) if changes.written or changes.removed else None
                 conn.execute("COMMIT")
                 self._last_generation = generation or self._last_generation
             except BaseException:
                 conn.execute("ROLLBACK")
+                if on_rollback is not None:
+                    on_rollback()
                 raise
             if generation is not None:
-                self._patch_columns(generation, written, [])
-        return stats
+                self._patch_columns(generation, changes.written, changes.removed)
 
     def _update_derived(
         self, conn: sqlite3.Connection, ids: list[str], values: dict[str, DerivedValues], stats: IndexStats
@@ -830,32 +849,15 @@ class SqliteStore:
             conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (rowid,))
 
     def delete(self, ids: Iterable[str]) -> int:
-        self._follow_replacement()
-        if self._version_problem:
-            raise IndexVersionError(self._version_problem)
-        removed: list[int] = []
-        with self._write_lock:
-            conn = self._writer
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._check_other_writers(conn)
-                for report_id in ids:
-                    row = conn.execute("SELECT rowid FROM reports WHERE id = ?", (report_id,)).fetchone()
-                    if row is not None:
-                        self._remove(conn, row[0])
-                        removed.append(row[0])
-                self._shingles.written(conn, [(rowid, None, None) for rowid in removed], self._texts_of)
-                self._shingles.update(conn, self._texts_of)
-                generation = self._bump_generation(conn) if removed else None
-                conn.execute("COMMIT")
-                self._last_generation = generation or self._last_generation
-            except BaseException:
-                conn.execute("ROLLBACK")
-                self._shingles.discard()
-                raise
-            if generation is not None:
-                self._patch_columns(generation, [], removed)
-        return len(removed)
+        with self._one_transaction(on_rollback=self._shingles.discard) as (conn, changes):
+            for report_id in ids:
+                row = conn.execute("SELECT rowid FROM reports WHERE id = ?", (report_id,)).fetchone()
+                if row is not None:
+                    self._remove(conn, row[0])
+                    changes.removed.append(row[0])
+            self._shingles.written(conn, [(rowid, None, None) for rowid in changes.removed], self._texts_of)
+            self._shingles.update(conn, self._texts_of)
+        return len(changes.removed)
 
     def outdated(self) -> str | None:
         return self._version_problem
