@@ -106,9 +106,7 @@ def _summary(doc: ReportDocument, row: PreparedBatch | None = None) -> Parsed:
 
 def _ready(doc: ReportDocument, *, warc_file: str, state: tuple[bool, str | None] | None, rows: bool) -> Parsed:
     """Where the capture was parsed: the archive's and the crawl's knowledge of it, then the store's row."""
-    doc.provenance.warc_file = warc_file
-    if state is not None:
-        doc.removed, doc.last_seen = state
+    _apply_state(doc, warc_file, state)
     row = None
     if rows and is_report(doc):
         from store.sqlite_prepare import prepare_batch
@@ -155,18 +153,24 @@ def _job(
 
 
 def _then(catalog: Catalog, capture: Capture, rows: bool) -> Callable[[ReportDocument], Parsed]:
-    state = catalog.url_state(capture.url)
-    known = (bool(state.removed), state.last_seen) if state is not None else None
-    return functools.partial(_ready, warc_file=capture.warc_file, state=known, rows=rows)
+    return functools.partial(_ready, warc_file=capture.warc_file, state=_crawl_state(catalog, capture), rows=rows)
 
 
 def _with_state(doc: ReportDocument, catalog: Catalog, capture: Capture) -> ReportDocument:
     """The archive's and the crawl's knowledge of the capture, which the parser does not see."""
-    doc.provenance.warc_file = capture.warc_file
+    return _apply_state(doc, capture.warc_file, _crawl_state(catalog, capture))
+
+
+def _crawl_state(catalog: Catalog, capture: Capture) -> tuple[bool, str | None] | None:
+    """(removed, last seen) of the capture's URL as the crawl knows it, or None when it has no record."""
     state = catalog.url_state(capture.url)
+    return (bool(state.removed), state.last_seen) if state is not None else None
+
+
+def _apply_state(doc: ReportDocument, warc_file: str, state: tuple[bool, str | None] | None) -> ReportDocument:
+    doc.provenance.warc_file = warc_file
     if state is not None:
-        doc.removed = bool(state.removed)
-        doc.last_seen = state.last_seen
+        doc.removed, doc.last_seen = state
     return doc
 
 
