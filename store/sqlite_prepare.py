@@ -64,7 +64,7 @@ class Prepared:
 
 def normalized_fields(doc: ReportDocument) -> list[str]:
     """The searchable fields (title, then each section) through ``analysis.normalize``."""
-    return [analysis.normalize(doc.title or ""), *(analysis.normalize(doc.section_text(k)) for k in SECTION_KEYS)]
+    return [analysis.normalize(f) for f in _source_fields(doc)]
 
 
 def fts_values(doc: ReportDocument) -> tuple[bytes, ...]:
@@ -95,15 +95,6 @@ def _source_fields(doc: ReportDocument) -> list[str]:
     if not all(type(f) is str for f in fields):
         raise TypeError("a title or section text is not a string")
     return fields
-
-
-def prepare(doc: ReportDocument, errors: list[str], codec: DocCodec | None = None) -> Prepared:
-    """One document's rows (``prepare_batch`` does a batch's text analysis at once)."""
-    p = prepare_stored(doc, errors, codec)
-    normalized = normalized_fields(doc)
-    p.fts = tuple(normalized_index_text(f).encode() for f in normalized)
-    p.text = SEPARATOR.join(normalized)
-    return p
 
 
 def prepare_stored(doc: ReportDocument, errors: list[str], codec: DocCodec | None = None) -> Prepared:
