@@ -1,6 +1,6 @@
 """Load benchmark of ``nianbao serve``: requests/s and latency with 1, 8 and 32 concurrent clients.
 
-    python -m benchmarks load [--reports 2000] [--clients 1,8,32] [--duration 4] [--workers 0] [--waitress]
+    python -m benchmarks load [--reports 2000] [--clients 1,8,32] [--duration 4] [--threads 1,4] [--waitress]
 
 An index of ``--reports`` generated reports (or an existing one, ``--index PATH``, e.g. one kept by
 ``python -m benchmarks search --keep``) is served on 127.0.0.1 by the real ``nianbao serve`` command, first
@@ -81,12 +81,14 @@ def _free_port() -> int:
 class Server:
     """``nianbao serve`` in a subprocess, on a free port of 127.0.0.1."""
 
-    def __init__(self, data_dir: Path, workers: int, rate_limit: int = RATE_LIMIT) -> None:
+    def __init__(self, data_dir: Path, workers: int, threads: int = 0, rate_limit: int = RATE_LIMIT) -> None:
         """``workers`` 0: the in-process waitress server (``service.server.make_server``, 8 threads), which is
-        what ``nianbao serve`` ran before it pre-forked gunicorn workers."""
+        what ``nianbao serve`` ran before it pre-forked gunicorn workers. ``threads`` 0: the setting's default."""
         self.port = _free_port()
         env = dict(os.environ, NIANBAO_RATE_LIMIT_PER_MINUTE=str(rate_limit), NIANBAO_DATA_DIR=str(data_dir))
         cmd = [sys.executable, "-m", "nianbao.cli", "serve", "--port", str(self.port), "--workers", str(workers)]
+        if threads:
+            cmd += ["--threads", str(threads)]
         if workers == 0:
             cmd = [sys.executable, "-c", WAITRESS.format(port=self.port)]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
@@ -285,6 +287,12 @@ def measure(
     return out
 
 
+def _name(workers: int, threads: int) -> str:
+    """A server's label: "2 workers", or "2 workers × 1 threads" when the thread count was chosen."""
+    name = "1 worker" if workers == 1 else f"{workers} workers"
+    return f"{name} × {threads} threads" if threads else name
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks load", description=__doc__.split("\n")[0])
     parser.add_argument("--reports", type=int, default=2_000, help="generated reports to index (default 2000)")
@@ -293,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", default="1,8,32", help="concurrency levels (default 1,8,32)")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds measured per level (default 4)")
     parser.add_argument("--workers", type=int, default=0, help="worker processes to compare with one (0: one per core)")
+    parser.add_argument(
+        "--threads",
+        default="0",
+        help="request threads per worker, a list to compare several (default 0: the setting's)",
+    )
     parser.add_argument("--rate-limit", type=int, default=RATE_LIMIT, help="per minute; 0 turns the limiter off")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs per level and server (default 3)")
     parser.add_argument("--waitress", action="store_true", help="also measure the in-process waitress server (before)")
@@ -304,6 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     levels = [int(c) for c in args.clients.split(",") if c.strip()]
+    thread_counts = [int(t) for t in args.threads.split(",") if t.strip()]
     workers = args.workers or len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="nianbao-load-") as tmp:
         data_dir = Path(tmp) / "data"
@@ -329,23 +343,28 @@ def main(argv: list[str] | None = None) -> int:
         report["client"] = client
         print(f"load generator: {client}", file=sys.stderr)
         load = Load(client, paths, Path(tmp))
-        configs = {**({"waitress": 0} if args.waitress else {}), "1 worker": 1, f"{workers} workers": workers}
+        configs = {"waitress": (0, 0)} if args.waitress else {}
+        for threads in thread_counts:
+            configs[_name(1, threads)] = (1, threads)
+            configs[_name(workers, threads)] = (workers, threads)
         servers: dict[str, Server] = {}
         try:
-            for name, count in configs.items():
-                servers[name] = Server(data_dir, count, args.rate_limit)
+            for name, (count, threads) in configs.items():
+                servers[name] = Server(data_dir, count, threads, args.rate_limit)
                 print(f"  {servers[name].banner}", file=sys.stderr)
             report["levels"] = measure(servers, levels, args.duration, args.rounds, load)
         finally:
             for server in servers.values():
                 server.stop()
-    single, multi = report["levels"]["1 worker"], report["levels"][f"{workers} workers"]
-    ratios = {
-        str(one["clients"]): round(many["requests_per_second"] / max(one["requests_per_second"], 1e-9), 2)
-        for one, many in zip(single, multi, strict=True)
-    }
-    report["ratio_by_clients"] = ratios
-    print(f"throughput, {workers} workers / 1 worker, by clients: {ratios}", file=sys.stderr)
+    report["ratio_by_clients"] = {}
+    for threads in thread_counts:
+        single, multi = report["levels"][_name(1, threads)], report["levels"][_name(workers, threads)]
+        ratios = {
+            str(one["clients"]): round(many["requests_per_second"] / max(one["requests_per_second"], 1e-9), 2)
+            for one, many in zip(single, multi, strict=True)
+        }
+        report["ratio_by_clients"][_name(workers, threads)] = ratios
+        print(f"throughput, {_name(workers, threads)} / 1 worker, by clients: {ratios}", file=sys.stderr)
     out = save_results("load", report)
     print(f"results: {out}")
     return 0
