@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
+# A rebuild carries each report's derived values (the insights stage's) from the index it replaces into the
+# new rows, so that stage, which recomputes them all, finds them unchanged and rewrites almost nothing.
+CARRY_DERIVED = True
 # Recorded as the "report id" of a digest that is not indexed, so it is not parsed again.
 WRAPPER = "wrapper"
 NOT_A_REPORT = "not-a-report"
@@ -104,15 +107,35 @@ def _summary(doc: ReportDocument, row: PreparedBatch | None = None) -> Parsed:
     return Parsed(doc.id, list(doc.flags), doc.check_status, tables, is_report(doc), kept, row)
 
 
-def _ready(doc: ReportDocument, *, warc_file: str, state: tuple[bool, str | None] | None, rows: bool) -> Parsed:
-    """Where the capture was parsed: the archive's and the crawl's knowledge of it, then the store's row."""
-    _apply_state(doc, warc_file, state)
+def _ready(
+    doc: ReportDocument,
+    *,
+    warc_file: str,
+    state: tuple[bool, str | None] | None,
+    rows: bool,
+    carry: str | None = None,
+) -> Parsed:
+    """Where the capture was parsed: the archive's and the crawl's knowledge of it, its derived values from the
+    index a rebuild replaces (``carry``: that file), then the store's row."""
+    doc = _carried(_apply_state(doc, warc_file, state), carry)
     row = None
     if rows and is_report(doc):
         from store.sqlite_prepare import prepare_batch
 
         row = prepare_batch([doc])  # its frequent n-grams are found by the store's writer
     return _summary(doc, row)
+
+
+def _carried(doc: ReportDocument, carry: str | None) -> ReportDocument:
+    """The document with the derived values the index file ``carry`` holds for the same report parsed from the
+    same payload (``insights.refresh.carried``); as it is when there are none."""
+    if carry is None:
+        return doc
+    from insights.refresh import carried
+    from store.sqlite_carry import stored_derived
+
+    values = stored_derived(carry, doc.id, doc.provenance.digest)
+    return doc if values is None else carried(doc, values)
 
 
 def _job(
@@ -123,6 +146,7 @@ def _job(
     stats: IndexRunStats,
     *,
     rows: bool | None = None,
+    carry: str | None = None,
 ) -> ParseJob | None:
     """What parsing the capture needs, or None (recorded in ``stats``) when its archived record cannot be
     read: the capture stays unindexed, so the next run tries again once the archive is repaired. ``rows``
@@ -148,12 +172,13 @@ def _job(
         title_hint=title_hint or capture.title or None,
         refused=refused,
         budget_s=settings.parse_seconds,
-        then=None if rows is None else _then(catalog, capture, rows),
+        then=None if rows is None else _then(catalog, capture, rows, carry),
     )
 
 
-def _then(catalog: Catalog, capture: Capture, rows: bool) -> Callable[[ReportDocument], Parsed]:
-    return functools.partial(_ready, warc_file=capture.warc_file, state=_crawl_state(catalog, capture), rows=rows)
+def _then(catalog: Catalog, capture: Capture, rows: bool, carry: str | None) -> Callable[[ReportDocument], Parsed]:
+    state = _crawl_state(catalog, capture)
+    return functools.partial(_ready, warc_file=capture.warc_file, state=state, rows=rows, carry=carry)
 
 
 def _with_state(doc: ReportDocument, catalog: Catalog, capture: Capture) -> ReportDocument:
@@ -212,10 +237,17 @@ def _flag_not_a_report(doc: ReportDocument) -> ReportDocument:
 
 
 def _documents(
-    catalog: Catalog, settings: Settings, stats: IndexRunStats, *, only_new: bool, rows: bool = False
+    catalog: Catalog,
+    settings: Settings,
+    stats: IndexRunStats,
+    *,
+    only_new: bool,
+    rows: bool = False,
+    carry: str | None = None,
 ) -> Iterator[Pending]:
     """Yield (parsed report, capture, marks after it) for each report capture to index, resolving attachment
-    wrappers. ``rows``: the store takes rows prepared where the captures are parsed (``Parsed.row``).
+    wrappers. ``rows``: the store takes rows prepared where the captures are parsed (``Parsed.row``);
+    ``carry``: the index file whose derived values the reports take (``_carried``).
 
     The captures are read from the catalog a page at a time, so memory stays flat however big the archive;
     only the attachments of pages and the captures that share a payload are held whole."""
@@ -245,7 +277,7 @@ def _documents(
 
     count = catalog.count_report_captures(unindexed_only=only_new)  # at most this many to parse
     parsed: Iterator[tuple[Capture, Parsed | None]] = parse_in_order(
-        todo(), lambda c: _job(catalog, c, settings, None, stats, rows=rows), count
+        todo(), lambda c: _job(catalog, c, settings, None, stats, rows=rows, carry=carry), count
     )
     for cap, page in parsed:
         if page is None:
@@ -262,7 +294,7 @@ def _documents(
                 if not pending(child):
                     stats.already_indexed += 1
                 elif (job := _job(catalog, child, settings, doc.title or cap.title, stats)) is not None:
-                    child_doc = _flag_not_a_report(_with_state(job.run(), catalog, child))
+                    child_doc = _flag_not_a_report(_carried(_with_state(job.run(), catalog, child), carry))
                     produced.append((_summary(child_doc), child))
                 else:
                     complete = False
@@ -400,9 +432,16 @@ def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool =
             rebuild = True
         if rebuild:
             pending = [s.url for s in catalog.pending_state_changes()]  # the rebuild reads every state anew
+            carry = _carry_source(store)
             with store.rebuild() as fresh:
-                docs = _documents(catalog, settings, stats, only_new=False, rows=_takes_rows(fresh))
-                _write(fresh, catalog, docs, stats, report)
+                try:
+                    docs = _documents(catalog, settings, stats, only_new=False, rows=_takes_rows(fresh), carry=carry)
+                    _write(fresh, catalog, docs, stats, report)
+                finally:
+                    if carry is not None:
+                        from store.sqlite_carry import close
+
+                        close(carry)
                 _refresh_insights(fresh, stats)  # before the swap: the new index goes live complete
             catalog.keep_indexed_only(stats.marked)  # the rest is not in the new index: tried again next run
             catalog.clear_state_changes(pending)
@@ -413,6 +452,20 @@ def index_archive(settings: Settings, *, rebuild: bool = False, progress: bool =
                 _refresh_insights(store, stats)
             stats.states_updated = _sync_states(catalog, store)
     return stats
+
+
+def _carry_source(store: Store) -> str | None:
+    """The index file whose derived values a rebuild carries (``CARRY_DERIVED``): the embedded store's current
+    file, unless it was written by another version of the store (values read by another parser are carried
+    too: the stage recomputes every value and rewrites those that differ). Read by the parse helpers, so what they
+    need is imported here, before they are forked."""
+    path = getattr(store, "path", None)
+    if not CARRY_DERIVED or path is None or store.outdated() or not _takes_rows(store):
+        return None
+    import insights.refresh  # noqa: F401
+    from store import sqlite_carry  # noqa: F401
+
+    return str(path)
 
 
 def _sync_states(catalog: Catalog, store: Store) -> int:

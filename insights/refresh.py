@@ -25,7 +25,7 @@ from insights.derive import Derived
 from insights.records import record_of
 from insights.spill import RecordSpill
 from insights.stage import derive_spilled
-from store.base import DERIVED_METRICS, DerivedValues, Store
+from store.base import DERIVED_METRICS, DerivedValues, Store, with_derived
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +126,16 @@ def _status(cur: _Current, cross: list[Check]) -> str:
     return cur.status if cur.status != "failed" else "incomplete"
 
 
+def carried(doc: ReportDocument, values: DerivedValues) -> ReportDocument:
+    """A freshly parsed document with the derived values its report had in the index being rebuilt (same id,
+    same payload): the stage, run after the rebuild, then finds them unchanged and writes nothing for it. The
+    status is what the stage would give with those values; a report without checks of its own keeps the
+    parser's (``_status`` keeps a stored status it cannot recompute: a carried one could stick)."""
+    cur = _current(doc)
+    status = _status(cur, values.checks) if cur.has_own else doc.check_status
+    return with_derived(doc, dataclasses.replace(values, check_status=status))
+
+
 def _metrics_of(derived: Derived) -> dict[str, float | int | None]:
     return {k: v for k, v in derived.metrics.items() if v is not None}
 
@@ -175,4 +185,4 @@ def _write(store: Store, pending: dict[str, DerivedValues], stats: RefreshStats)
         pending.clear()
 
 
-__all__ = ["Analysis", "RefreshStats", "refresh", "values_of"]
+__all__ = ["Analysis", "RefreshStats", "carried", "refresh", "values_of"]

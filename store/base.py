@@ -57,6 +57,19 @@ def derived_json(values: DerivedValues) -> tuple[list[dict[str, Any]], dict[str,
     return checks, analysis
 
 
+def derived_of(data: dict[str, Any]) -> DerivedValues:
+    """The derived values a stored document's JSON holds (``derived_json``'s inverse, with its metrics)."""
+    metrics = {k: v for k, v in data.get("metrics", {}).items() if k in DERIVED_METRICS and v is not None}
+    checks = [
+        Check(**{k: v for k, v in c.items() if k in _CHECK_FIELDS})
+        for c in data.get("checks", [])
+        if c["name"].startswith(DERIVED_PREFIX)
+    ]
+    flags = [f for f in data.get("flags", []) if f.startswith(DERIVED_PREFIX)]
+    analysis = Analysis(**{k: v for k, v in data.get("analysis", {}).items() if k in _ANALYSIS_FIELDS})
+    return DerivedValues(metrics, checks, flags, analysis, data.get("check_status", ""))
+
+
 def with_derived(doc: ReportDocument, values: DerivedValues) -> ReportDocument:
     """The document with its derived values replaced by ``values`` (what both stores' ``update_derived`` store)."""
     metrics = {k: v for k, v in doc.metrics.items() if k not in DERIVED_METRICS}
