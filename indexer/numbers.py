@@ -32,6 +32,8 @@ class Cell:
 
 def normalize(text: str) -> str:
     """NFKC folds full-width digits and punctuation ("１２" → "12", "，" → ","); also drop zero-width spaces."""
+    if text.isascii():  # most cells ("0", "12"): NFKC leaves ASCII as it is, and it holds neither space
+        return text
     return unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\xa0", " ")
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 from indexer import catalogue
 from indexer.align import MAX_STEPS, Candidate, align, lost_cell, placements
@@ -50,12 +50,28 @@ _TYPOS = (
 _WS = re.compile(r"\s+")
 
 
-def fold(text: str) -> str:
-    """NFKC, no whitespace, known typos fixed: the form every label match runs on."""
+def _fold(text: str) -> str:
     s = _WS.sub("", normalize(text))
     for wrong, right in _TYPOS:
         s = s.replace(wrong, right)
     return s
+
+
+_FOLDED: dict[str, str] = {}  # labels and rows repeat across every report of the template
+_FOLD_CACHED = 256  # longer texts (a flattened table) rarely repeat: not kept
+_FOLD_ENTRIES = 32_768
+
+
+def fold(text: str) -> str:
+    """NFKC, no whitespace, known typos fixed: the form every label match runs on."""
+    folded = _FOLDED.get(text)
+    if folded is None:
+        folded = _fold(text)
+        if len(text) <= _FOLD_CACHED:
+            if len(_FOLDED) >= _FOLD_ENTRIES:
+                _FOLDED.clear()  # bounded memory over a million reports; refilled from the next report
+            _FOLDED[text] = folded
+    return folded
 
 
 def fold_spaced(text: str) -> str:
@@ -103,6 +119,11 @@ _FLAT_ANCHOR = {**_APP_RE, "outcomes.other.other": re.compile(r"\d[.、]其他(?
 
 def application_rows(template: str) -> list[str]:
     """Row keys of table 三 in order, for the 2021 (其他处理 itemised) or 2019 (one row) template."""
+    return list(_application_rows(template))
+
+
+@cache
+def _application_rows(template: str) -> tuple[str, ...]:
     keys: list[str] = []
     for key, _label, derived, row_template in catalogue.application_rows():
         if derived and not (template == "2019" and key == "outcomes.other.total"):
@@ -110,10 +131,15 @@ def application_rows(template: str) -> list[str]:
         if row_template == "2021" and template == "2019":
             continue
         keys.append(key)
-    return keys
+    return tuple(keys)
 
 
 def match_application_label(label: str, allowed: Sequence[str]) -> str | None:
+    return _match_label(label, tuple(allowed))
+
+
+@lru_cache(maxsize=8192)  # a template's few dozen labels, matched in every report
+def _match_label(label: str, allowed: tuple[str, ...]) -> str | None:
     folded = fold(label)
     if not folded:
         return None
@@ -141,6 +167,11 @@ _DECIMAL = Column(decimal=True)
 
 def active_columns(template: str) -> dict[str, tuple[tuple[str, Column], ...]]:
     """Columns of each table-二 row: (metric column, what its cells may hold)."""
+    return dict(_active_columns(template))
+
+
+@cache
+def _active_columns(template: str) -> dict[str, tuple[tuple[str, Column], ...]]:  # read-only: shared
     if template == "2019":
         change3 = (("prev_items", INT), ("change", _SIGNED), ("decisions", INT))
         return {
@@ -217,9 +248,11 @@ def _is_value(cell: str) -> bool:
 def split_row(cells: Sequence[str]) -> Record:
     """(label, value cells): the value cells are those after the last text cell."""
     last_text = -1
-    for i, cell in enumerate(cells):
-        if cell.strip() and not _is_value(cell):
+    for i in range(len(cells) - 1, -1, -1):  # from the right: the value cells are usually all there is to skip
+        cell = cells[i]
+        if cell.strip() and not parse_cell(cell).numeric:
             last_text = i
+            break
     label = " ".join(c.strip() for c in cells[: last_text + 1] if c.strip())
     values = [c.strip() for c in cells[last_text + 1 :]]
     if last_text >= 0 and not any(values):
@@ -856,10 +889,9 @@ def _app_values(rec: Record, layout: list[str], grid: dict[int, str], key: str, 
 
 
 def _read_active(records: list[Record], template: str, result: TableResult) -> None:
-    columns = active_columns(template)
+    columns = _active_columns(template)
     for rec in records:
-        folded = fold(rec.label)
-        key = next((k for k, _ in _ACTIVE_LABELS if k in columns and _ACTIVE_RE[k].search(folded)), None)
+        key = _active_key(rec.label, template)
         if key is None or f"{key}._seen" in result.metrics:
             continue
         cols = columns[key]
@@ -877,6 +909,14 @@ def _read_active(records: list[Record], template: str, result: TableResult) -> N
         for i, (col, _kind) in enumerate(cols):
             result.metrics[f"{key}.{col}"] = values[i] if values is not None else None
         result.metrics[f"{key}._seen"] = 1
+
+
+@lru_cache(maxsize=8192)  # the template's row labels, matched in every report
+def _active_key(label: str, template: str) -> str | None:
+    """The table-二 row a label names, among the template's rows."""
+    columns = _active_columns(template)
+    folded = fold(label)
+    return next((k for k, _ in _ACTIVE_LABELS if k in columns and _ACTIVE_RE[k].search(folded)), None)
 
 
 _REVIEW_KEYS = [f"{g}.{c}" for g, _ in catalogue.REVIEW_GROUPS for c, _ in catalogue.REVIEW_COLUMNS]
@@ -1193,10 +1233,10 @@ def _finish(result: TableResult) -> None:
     for key in [k for k in result.metrics if k.endswith("._seen")]:
         del result.metrics[key]
     template = result.template
-    for m in catalogue.metrics():
-        if m.derived:
-            continue
-        result.metrics.setdefault(m.key, None)
+    metrics = result.metrics
+    for key in _BASE_KEYS:
+        if key not in metrics:
+            metrics[key] = None
     for source, target in catalogue.HARMONISED.items():
         if result.metrics.get(target) is None and result.metrics.get(source) is not None:
             result.metrics[target] = result.metrics[source]
@@ -1211,32 +1251,49 @@ def _finish(result: TableResult) -> None:
         missing = [k for k in sorted(expected) if result.metrics.get(k) is None]
         if missing and not any(w[1].startswith("表二") for w in result.warnings):
             result.warn("missing_value", f"表二: not given: {', '.join(missing)}")
-    for cat, _label, items in catalogue.OUTCOME_CATEGORIES:
+    get = metrics.get
+    for cat, totals in _CATEGORY_TOTALS:
         if cat == "other" and template == "2019":
             continue  # the 2019 template's 其他处理 is one row, read as outcomes.other.total
-        for col in catalogue.APPLICANT_COLUMN_KEYS:
-            parts = [result.metrics.get(f"outcomes.{cat}.{item}.{col}") for item, _ in items]
-            total = None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
-            result.metrics[f"outcomes.{cat}.total.{col}"] = total
-            if total is not None and any(f"outcomes.{cat}.{item}.{col}" in result.computed for item, _ in items):
-                result.computed.append(f"outcomes.{cat}.total.{col}")  # a sum of computed totals is computed too
-    for key in list(result.metrics):
-        if not catalogue.is_metric(key):
-            del result.metrics[key]
-    computed = set(result.computed)
-    result.computed = [m.key for m in catalogue.metrics() if m.key in computed]
-    aligned = {k for k in result.aligned if result.metrics.get(k) is not None}  # a row unread later loses them
-    result.aligned = [m.key for m in catalogue.metrics() if m.key in aligned]
+        for total_key, item_keys in totals:
+            parts = [get(k) for k in item_keys]
+            total = None if None in parts else sum(parts)  # type: ignore[arg-type]
+            metrics[total_key] = total
+            if total is not None and result.computed and any(k in result.computed for k in item_keys):
+                result.computed.append(total_key)  # a sum of computed totals is computed too
+    for key in [k for k in metrics if k not in _METRIC_ORDER]:
+        del metrics[key]
+    result.computed = _in_catalogue_order(set(result.computed))
+    result.aligned = _in_catalogue_order({k for k in result.aligned if get(k) is not None})  # unread later: gone
     for marks in (result.blank_zero, result.from_text):  # catalogue order, only keys that hold a 0
         if marks:
-            keep = {k for k in marks if result.metrics.get(k) == 0}
-            marks[:] = [m.key for m in catalogue.metrics() if m.key in keep]
+            marks[:] = _in_catalogue_order({k for k in marks if get(k) == 0})
     if result.blank_zero:
         result.warn(
             "blank_zero",
             f"{len(result.blank_zero)} 个空白单元格按模板读作 0 / {len(result.blank_zero)} blank cell(s) of filled "
             "rows read as 0 (the template's zero), listed in blank_zero",
         )
+
+
+_METRIC_ORDER = {m.key: i for i, m in enumerate(catalogue.metrics())}
+_BASE_KEYS = tuple(m.key for m in catalogue.metrics() if not m.derived)
+# Per outcome category, per applicant column: (its total's key, its items' keys).
+_CATEGORY_TOTALS = tuple(
+    (
+        cat,
+        tuple(
+            (f"outcomes.{cat}.total.{col}", tuple(f"outcomes.{cat}.{item}.{col}" for item, _ in items))
+            for col in catalogue.APPLICANT_COLUMN_KEYS
+        ),
+    )
+    for cat, _label, items in catalogue.OUTCOME_CATEGORIES
+)
+
+
+def _in_catalogue_order(keys: set[str]) -> list[str]:
+    """The catalogue's metric keys among ``keys``, in catalogue order."""
+    return sorted((k for k in keys if k in _METRIC_ORDER), key=_METRIC_ORDER.__getitem__)
 
 
 def _warn_blanks(result: TableResult) -> None:
