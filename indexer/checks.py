@@ -12,6 +12,7 @@ A failed identity is kept with expected and actual values; the report is flagged
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
+from functools import cache
 
 from indexer import catalogue
 from indexer.document import Check
@@ -71,55 +72,71 @@ def _not_printed(name: str, zh: str, en: str) -> Check:
     )
 
 
-def run_checks(metrics: Metrics, template: str, computed: Collection[str] = ()) -> list[Check]:
-    """Every identity on ``metrics``; ``computed``: metric keys nianbao computed (not printed in the report)."""
-    checks: list[Check] = []
-    m = metrics.get
+# (kind, check name, expected keys, actual keys, zh, en, 总计 key nianbao may have computed): the identities of
+# a template, spelled out once — a report checks every one of them.
+_Identity = tuple[str, str, tuple[str, ...], tuple[str, ...], str, str, str]
+
+
+@cache
+def _identities(template: str) -> tuple[_Identity, ...]:
+    out: list[_Identity] = []
     for col in catalogue.APPLICANT_COLUMN_KEYS:
-        left = _sum([m(f"applications.new.{col}"), m(f"applications.carried_over.{col}")])
-        right = _sum([m(f"outcomes.total.{col}"), m(f"applications.carried_forward.{col}")])
         name = _COLUMN_NAMES[col]
-        checks.append(
-            _check(
+        out.append(
+            (
+                "sum",
                 f"balance.{col}",
-                left,
-                right,
+                (f"applications.new.{col}", f"applications.carried_over.{col}"),
+                (f"outcomes.total.{col}", f"applications.carried_forward.{col}"),
                 f"{name}：一+二=（七）总计+四",
                 f"{col}: new + carried over = total handled + carried forward",
+                "",
             )
         )
     items = outcome_item_keys(template)
     rows = ["applications.new", "applications.carried_over", *items, "outcomes.total", "applications.carried_forward"]
     for row in rows:
         zh, en = f"{row} 各申请人之和=总计", f"{row}: applicant columns add up to 总计"
-        if f"{row}.total" in computed:  # true by construction: "ok" would claim a check that never happened
-            checks.append(_not_printed(f"columns.{row}", zh, en))
-            continue
-        parts = _sum(m(f"{row}.{col}") for col in catalogue.APPLICANT_PARTS)
-        checks.append(_check(f"columns.{row}", m(f"{row}.total"), parts, zh, en))
+        parts = tuple(f"{row}.{col}" for col in catalogue.APPLICANT_PARTS)
+        out.append(("one", f"columns.{row}", (f"{row}.total",), parts, zh, en, f"{row}.total"))
     for col in catalogue.APPLICANT_COLUMN_KEYS:
-        parts = _sum(m(f"{row}.{col}") for row in items)
         name = _COLUMN_NAMES[col]
-        checks.append(
-            _check(
+        out.append(
+            (
+                "one",
                 f"outcomes.{col}",
-                m(f"outcomes.total.{col}"),
-                parts,
+                (f"outcomes.total.{col}",),
+                tuple(f"{row}.{col}" for row in items),
                 f"{name}：（七）总计=各办理结果之和",
                 f"{col}: outcome items add up to (7) total",
+                "",
             )
         )
     for group, _label in catalogue.REVIEW_GROUPS:
-        parts = _sum(m(f"{group}.{c}") for c in ("upheld", "corrected", "other", "pending"))
-        checks.append(
-            _check(
+        out.append(
+            (
+                "one",
                 f"review.{group}",
-                m(f"{group}.total"),
-                parts,
+                (f"{group}.total",),
+                tuple(f"{group}.{c}" for c in ("upheld", "corrected", "other", "pending")),
                 f"{_GROUP_NAMES[group]}：总计=四项结果之和",
                 f"{group}: total = sum of four results",
+                "",
             )
         )
+    return tuple(out)
+
+
+def run_checks(metrics: Metrics, template: str, computed: Collection[str] = ()) -> list[Check]:
+    """Every identity on ``metrics``; ``computed``: metric keys nianbao computed (not printed in the report)."""
+    checks: list[Check] = []
+    m = metrics.get
+    for kind, name, expected_keys, actual_keys, zh, en, total in _identities(template):
+        if total and total in computed:  # true by construction: "ok" would claim a check that never happened
+            checks.append(_not_printed(name, zh, en))
+            continue
+        expected = _sum([m(k) for k in expected_keys]) if kind == "sum" else m(expected_keys[0])
+        checks.append(_check(name, expected, _sum([m(k) for k in actual_keys]), zh, en))
     return checks
 
 

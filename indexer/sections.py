@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from indexer.document import SECTION_NAMES, Section
 
-_NUM = r"[一二三四五六七八九十]\s*[、.．,，]?\s*"
+_NUM_TAIL = r"\s*[、.．,，]?\s*"
 # Key words of each section heading, after its numeral ("二、"), in template order.
 _SECTION_PATTERNS: tuple[tuple[str, str], ...] = (
     ("overview", r"总体情况|概述"),
@@ -30,6 +30,19 @@ _OVERVIEW_PATTERNS: tuple[tuple[str, str], ...] = (
     ("overview.supervision", r"监督保障|机制保障"),
 )
 _SUB_NUM = r"(?:[（(]\s*[一二三四五六七八九]\s*[)）]|(?<![\u4e00-\u9fff])[一二三四五六七八九][、.．]?)"
+
+# Compiled once. A section heading: not "第二十条", not "（二）", not inside a longer numeral; flattened text may
+# run straight into it. The numeral comes first and the look-behind after it (over the character before it and
+# the numeral itself): a pattern that starts with a character set lets re skip to its next numeral, 3-4x faster
+# than trying the look-behind at every position.
+_SECTION_RES = tuple(
+    (key, re.compile(rf"[一二三四五六七八九十](?<![一二三四五六七八九十第（(].){_NUM_TAIL}(?:{words})"))
+    for key, words in _SECTION_PATTERNS
+)
+_OVERVIEW_RES = tuple(
+    (key, re.compile(rf"(?:^|(?<=[\s。；;]))(?:#+\s*)?{_SUB_NUM}\s*[^\n。，,]{{0,8}}?(?:{words})"))
+    for key, words in _OVERVIEW_PATTERNS
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +67,7 @@ def find_sections(text: str) -> list[Section]:
     """Split ``text`` into template sections plus overview sub-items; a heading missing gives no section."""
     found: list[Found] = []
     pos = 0
-    for key, words in _SECTION_PATTERNS:
-        # Not "第二十条", not "（二）", not inside a longer numeral; flattened text may run straight into it.
-        pattern = re.compile(rf"(?<![一二三四五六七八九十第（(]){_NUM}(?:{words})")
+    for key, pattern in _SECTION_RES:
         m = pattern.search(text, pos)
         if m is None:
             continue
@@ -77,8 +88,7 @@ def find_overview_items(text: str) -> list[Section]:
     """The five sub-items of 一、总体情况 ("（一）主动公开", "一完善工作机制", …) in order of appearance."""
     hits: list[tuple[int, int, str, str]] = []
     taken: set[str] = set()
-    for key, words in _OVERVIEW_PATTERNS:
-        pattern = re.compile(rf"(?:^|(?<=[\s。；;]))(?:#+\s*)?{_SUB_NUM}\s*[^\n。，,]{{0,8}}?(?:{words})")
+    for key, pattern in _OVERVIEW_RES:
         m = pattern.search(text)
         if m and key not in taken:
             end, title = _heading_line(text, m.start(), m.end())

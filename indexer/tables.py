@@ -277,8 +277,11 @@ def _trim(cells: list[str], n: int) -> list[str]:
     return cells
 
 
+_BLANK = " \t\r\n\xa0\u3000\u200b"
+
+
 def _is_blank(cell: str) -> bool:
-    return not cell.strip(" \t\r\n\xa0\u3000\u200b")
+    return not cell.strip(_BLANK)
 
 
 def _cells_reading(cells: list[str], n: int) -> tuple[list[Value], set[int]] | None:
@@ -291,7 +294,9 @@ def _cells_reading(cells: list[str], n: int) -> tuple[list[Value], set[int]] | N
     values = [parse_cell(c).value for c in cells]
     if all(v is None for v in values):
         return values, set()  # a row blank throughout gives nothing
-    blanks = {i for i, c in enumerate(cells) if _is_blank(c)}
+    blanks = {i for i, c in enumerate(cells) if not c.strip(_BLANK)}  # _is_blank, inlined
+    if not blanks:
+        return values, blanks
     return [0 if i in blanks else v for i, v in enumerate(values)], blanks
 
 
@@ -471,15 +476,18 @@ def _store_app_row(
 ) -> None:
     """A row's values; ``blanks``: its columns read as 0 from blank cells. A blank 总计 whose six parts were all
     read is their sum (marked computed, as for a table without a 总计 column), else None."""
-    for col in catalogue.APPLICANT_COLUMN_KEYS:
-        result.metrics[f"{key}.{col}"] = None
+    columns = _row_metrics(key)
+    metrics = result.metrics
     for marks in (result.blank_zero, result.computed):  # a row stored again (settled later) loses its old marks
         if marks:
             marks[:] = [m for m in marks if not m.startswith(f"{key}.")]
     if values is None:
+        for _col, metric in columns:
+            metrics[metric] = None
         return
-    for col in catalogue.APPLICANT_COLUMN_KEYS:
-        result.metrics[f"{key}.{col}"] = values.get(col)
+    get = values.get
+    for col, metric in columns:
+        metrics[metric] = get(col)
     for col in blanks:
         if col == "total":
             parts = [values.get(c) for c in catalogue.APPLICANT_PARTS]
@@ -492,6 +500,12 @@ def _store_app_row(
             result.blank_zero.append(f"{key}.{col}")
     if key not in result.read_rows:  # its blank cells are reported in _finish, after totals are computed
         result.read_rows.append(key)
+
+
+@cache
+def _row_metrics(key: str) -> tuple[tuple[str, str], ...]:
+    """(applicant column, metric key) of each cell of table-三 row ``key``."""
+    return tuple((col, f"{key}.{col}") for col in catalogue.APPLICANT_COLUMN_KEYS)
 
 
 # Applicant column names as header cells print them (split words "商业 企业" are folded together first).

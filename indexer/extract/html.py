@@ -29,6 +29,8 @@ _ARTICLE_XPATHS = tuple(
         "//body",
     )
 )
+_INNERMOST = etree.XPath(".//table[not(.//table)]")
+_ROWS = etree.XPath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
 _BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "section", "article", "tr", "blockquote")
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "nav", "header", "footer", "form", "select", "button")
 _SPACES = re.compile(r"[ \t\u3000\xa0]+")
@@ -78,7 +80,7 @@ def _span(cell: etree._Element, attr: str) -> int:
 
 def table_rows(table: etree._Element) -> list[list[str]]:
     """Rows of cells with spans expanded: the text sits in the span's first cell, the others are ""."""
-    rows = table.xpath("./tr|./thead/tr|./tbody/tr|./tfoot/tr")
+    rows = _ROWS(table)
     grid: list[dict[int, str]] = [{} for _ in rows]  # row → column → text; a span's first writer wins
     last_col = -1
     # One loop, inlined: a report's tables hold ~300 cells, and this was a third of parsing an HTML page.
@@ -169,7 +171,7 @@ def extract_html(data: bytes, content_type: str | None = None) -> Extracted:
     for el in list(root.iter(*_DROP_TAGS)):
         _drop(el)
     tables: list[Table] = []
-    for table in root.xpath(".//table[not(.//table)]"):  # an outer layout table keeps flowing as text
+    for table in _INNERMOST(root):  # an outer layout table keeps flowing as text
         rows = table_rows(table)
         if len(rows) == 1 and len(rows[0]) == 1:
             continue  # a layout cell around a paragraph
