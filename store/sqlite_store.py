@@ -189,6 +189,8 @@ class _Epoch:
         self.pending: dict[int, tuple[tuple[Any, ...], dict[str, float]] | None] = {}
         self.pending_to: int | None = None
         self.unsaved = False
+        # A writer that holds no copy (no search needed one) records its writes here, on disk, to save the copy.
+        self.column_log: sqlite_columns.ColumnLog | None = None
         self.matches: OrderedDict[tuple[int, str, bool], tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
         self.readers: list[_Reader] = []
         self.retired = False
@@ -281,6 +283,7 @@ class SqliteStore:
         self._preparer = Preparer()
         if REBUILD_INFIX not in self.path.name:
             _remove_abandoned_rebuilds(self.path)
+        sqlite_columns.remove_abandoned_spills(self.path)
         self._open()
 
     # -- connections -------------------------------------------------------------------------------
@@ -310,6 +313,7 @@ class SqliteStore:
     _cols = _OnEpoch["Columns | None"]("cols")
     _pending_to = _OnEpoch["int | None"]("pending_to")
     _unsaved = _OnEpoch[bool]("unsaved")
+    _column_log = _OnEpoch["sqlite_columns.ColumnLog | None"]("column_log")
     _last_generation = _OnEpoch["int | None"]("last_generation")
     _codec = _OnEpoch["doc_codec.DocCodec | None"]("codec")
     _docs = _OnEpoch[doc_codec.DocReader]("docs", writable=False)
@@ -333,6 +337,9 @@ class SqliteStore:
         writer; a reader in use (a search, a CSV export streaming) is closed by its thread when it is done."""
         epoch = self._epoch
         epoch.retired = True
+        if epoch.column_log is not None:
+            epoch.column_log.discard()
+            epoch.column_log = None
         with self._readers_lock:
             idle = [r for r in epoch.readers if not r.busy]
             for r in idle:
@@ -455,23 +462,26 @@ class SqliteStore:
         return cols
 
     def _prime_columns(self) -> None:
-        """Before writing: take up the columnar copy if that is cheap (an empty index, or a current saved copy),
-        so that our writes patch it and it is saved when we close; the first search after indexing then reads
-        it instead of loading every row (seconds at a million reports)."""
+        """Before writing: take up the columnar copy if that is cheap (an empty index, or a current saved copy) as
+        the base of a log of our writes on disk (a copy in memory, if a search loaded one, is patched instead), so
+        that it is saved when we close; the first search after indexing then reads it instead of loading every
+        row (seconds at a million reports), and the writer's memory does not grow with the copy."""
         # The connection before the short lock: it may take the write lock to follow a replaced file.
         with self.reading() as conn, self._lock:
-            if self._cols is not None:
+            if self._cols is not None or self._column_log is not None:
                 return
             conn.execute("BEGIN")
             try:
                 generation = self._generation(conn)
                 if conn.execute("SELECT max(rowid) FROM reports").fetchone()[0] is None:
-                    self._cols = sqlite_columns.load(conn, generation)
+                    base = sqlite_columns.load(conn, generation)
                     self._ep.fresh_build = True
                 else:
-                    self._cols = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
+                    base = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
             finally:
                 conn.execute("COMMIT")
+            if base is not None:
+                self._column_log = sqlite_columns.ColumnLog(base, self.path, sqlite_schema.REPORT_COLUMNS[2:])
 
     def _save_columns(self) -> None:
         """On close, after our writes: save the copy, current (loading it if we had none), next to the file."""
@@ -483,9 +493,11 @@ class SqliteStore:
             generation = self._generation(conn)
             if self._pending_to == generation:
                 self._apply_pending()
-            cols = self._cols
+            cols, log = self._cols, self._column_log
             if cols is not None and cols.generation == generation:
                 sqlite_columns.save(cols, self._saved_columns, self._build)
+            elif log is not None and log.generation == generation:
+                log.save(self._saved_columns, self._build)
             else:
                 self._columns(conn)  # loads it from the tables and saves it
         except (sqlite3.Error, OSError) as exc:  # only costs the next reader a load
@@ -763,6 +775,10 @@ class SqliteStore:
         recorded now, patched in once enough has gathered or a search needs it."""
         with self._lock:
             self._unsaved = True
+            log = self._column_log
+            if log is not None and not log.append(generation, written, removed):  # someone else wrote in between
+                log.discard()
+                self._column_log = None
             cols = self._cols
             if cols is None:
                 return
