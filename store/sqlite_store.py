@@ -452,6 +452,10 @@ class SqliteStore:
                     try:
                         generation = self._generation(conn)
                         cols = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
+                        log = self._column_log
+                        if cols is None and log is not None and log.generation == generation:
+                            log.save(self._saved_columns, self._build)  # our writes since the base: cheap
+                            cols = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
                         if cols is None:
                             cols = sqlite_columns.load(conn, generation)
                             sqlite_columns.save(cols, self._saved_columns, self._build)

@@ -163,3 +163,24 @@ def test_spill_files_of_a_dead_writer_are_removed_and_a_live_ones_kept(tmp_path,
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_search_of_the_writing_process_takes_the_copy_from_its_log(tmp_path, monkeypatch):
+    """The service indexes what an admin crawl found, then searches: the copy comes from the log, not the tables."""
+    docs = make_corpus(30, seed=47)
+    path = tmp_path / "i.sqlite3"
+    first = SqliteStore(path)
+    first.index(docs[:20])
+    first.close()
+    monkeypatch.setattr(sqlite_columns, "load", lambda *a: pytest.fail("loaded the copy from the tables"))
+    writer = SqliteStore(path)
+    writer.index(docs[20:])
+    writer.delete([docs[0].id])
+    query = build_search("公开", facets=["province", "flags", "year"])
+    assert writer.search(query).total == len({d.id for d in docs[1:] if passes(d, query)})
+    docs[1].flags = ["after_the_search"]
+    writer.index([docs[1]])  # patched into the copy the search loaded, and logged
+    assert writer.search(build_search("", filters={"flags": ["after_the_search"]})).total == 1
+    writer.close()
+    monkeypatch.undo()
+    _saved_copy_is_a_fresh_load(path)
