@@ -76,16 +76,15 @@ class Column:
     decimal: bool = False
 
     def fits(self, part: str) -> bool:
+        return bool(self.pattern().match(part))
+
+    def pattern(self) -> re.Pattern[str]:
         if self.decimal:
-            return bool(_PART_FLOAT.match(part))
-        return bool((_PART_SIGNED if self.signed else _PART_INT).match(part))
+            return _PART_FLOAT
+        return _PART_SIGNED if self.signed else _PART_INT
 
 
 INT = Column()
-
-
-def _value(part: str) -> float | int:
-    return float(part) if "." in part else int(part)
 
 
 def split_run(
@@ -104,22 +103,28 @@ def split_run(
     if not n or not s or len(s) > n * MAX_CELL_CHARS:
         return out
     budget = [MAX_STEPS]  # the search is exponential in the worst case; a run that needs more is ambiguous
+    size = len(s)
+    matches = [column.pattern().match for column in columns]  # Column.fits without two calls a cut
+    # An unsigned integer that does not fit ("05", "1a") fits no longer either: stop trying longer cuts.
+    final = [column.pattern() is _PART_INT for column in columns]
 
     def walk(pos: int, col: int, acc: list[float | int]) -> None:
         budget[0] -= 1
         if len(out) >= MAX_CANDIDATES or budget[0] < 0:
             return
         if col == n:
-            if pos == len(s) and (accept is None or accept(acc)):
+            if pos == size and (accept is None or accept(acc)):
                 out.append(list(acc))
             return
-        remaining = n - col - 1
-        for end in range(pos + 1, min(len(s) - remaining, pos + MAX_CELL_CHARS) + 1):
+        match, stop_at_misfit = matches[col], final[col]
+        for end in range(pos + 1, min(size - (n - col - 1), pos + MAX_CELL_CHARS) + 1):
             part = s[pos:end]
-            if columns[col].fits(part):
-                acc.append(_value(part))
+            if match(part):
+                acc.append(float(part) if "." in part else int(part))  # a cell's value
                 walk(end, col + 1, acc)
                 acc.pop()
+            elif stop_at_misfit:
+                break
 
     walk(0, 0, [])
     return out

@@ -249,11 +249,11 @@ def split_row(cells: Sequence[str]) -> Record:
     """(label, value cells): the value cells are those after the last text cell."""
     last_text = -1
     for i in range(len(cells) - 1, -1, -1):  # from the right: the value cells are usually all there is to skip
-        cell = cells[i]
-        if cell.strip() and not parse_cell(cell).numeric:
+        if not parse_cell(cells[i]).numeric:  # a blank cell is a placeholder, never text
             last_text = i
             break
-    label = " ".join(c.strip() for c in cells[: last_text + 1] if c.strip())
+    # the usual row has its label in the first cell alone
+    label = cells[0].strip() if last_text == 0 else " ".join(c.strip() for c in cells[: last_text + 1] if c.strip())
     values = [c.strip() for c in cells[last_text + 1 :]]
     if last_text >= 0 and not any(values):
         # "行政许可 97" in one cell (text extraction): the trailing space-separated numbers are values
