@@ -16,7 +16,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.archive import ArchiveError, RecordRef, iter_records, read_record, scan_members, truncate_tail, warc_files
+from crawler.archive import (
+    ArchiveError,
+    RecordRef,
+    iter_records,
+    read_payload,
+    read_record,
+    scan_members,
+    truncate_tail,
+    warc_files,
+)
 
 KINDS = ("report", "attachment", "listing", "other")
 RESUME_WITHIN = timedelta(hours=24)  # an interrupted run older than this is not resumed: its pages are due again
@@ -290,10 +299,10 @@ class Catalog:
             if original is None:
                 raise ArchiveError(f"capture {capture.id} refers to missing capture {capture.revisit_of}")
             capture = original
-        record = read_record(Path(archive_dir) / capture.warc_file, capture.offset, capture.length, max_bytes)
-        if record.digest and record.digest != capture.digest:
-            raise ArchiveError(f"capture {capture.id}: archived digest {record.digest} != catalog {capture.digest}")
-        return record.payload
+        digest, payload = read_payload(Path(archive_dir) / capture.warc_file, capture.offset, capture.length, max_bytes)
+        if digest and digest != capture.digest:
+            raise ArchiveError(f"capture {capture.id}: archived digest {digest} != catalog {capture.digest}")
+        return payload
 
     def mark_indexed(self, digest: str, report_id: str, parser: str) -> None:
         """Record that the payload ``digest`` was parsed (by parser version ``parser``) and indexed as
