@@ -478,12 +478,15 @@ class ColumnLog:
         self._rows.flush()
         self._new_labels.flush()
         base, size = self.base, self.size
+        last: slice | np.ndarray = slice(None)  # the last record of each rowid
         if self.records:
             log = np.memmap(self.path, dtype=self.dtype, mode="r", shape=(self.records,))
-            last = self.records - 1 - np.unique(log["rowid"][::-1], return_index=True)[1]  # last record per rowid
-            at = np.asarray(log["rowid"][last])
+            rowid = log["rowid"]
+            if not np.all(rowid[1:] > rowid[:-1]):  # a report written twice or removed (else: a build, in order)
+                last = self.records - 1 - np.unique(rowid[::-1], return_index=True)[1]
         else:
-            log, last, at = np.zeros(0, dtype=self.dtype), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+            log = np.zeros(0, dtype=self.dtype)
+        at = log["rowid"][last]
         present = np.zeros(size, dtype=bool)
         present[base.rowids] = True
         present[at] = log["present"][last].astype(bool)
