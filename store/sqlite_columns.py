@@ -543,7 +543,8 @@ class ColumnLog:
     def discard(self) -> None:
         """Close and delete the spill files."""
         for fh in (self._rows, self._new_labels):
-            fh.close()
+            with contextlib.suppress(OSError):  # a full disk: what could not be written is thrown away anyway
+                fh.close()
         for name in (self.path, Path(f"{self.path}.labels")):
             name.unlink(missing_ok=True)
 

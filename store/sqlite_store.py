@@ -452,9 +452,9 @@ class SqliteStore:
                     try:
                         generation = self._generation(conn)
                         cols = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
-                        log = self._column_log
-                        if cols is None and log is not None and log.generation == generation:
-                            log.save(self._saved_columns, self._build)  # our writes since the base: cheap
+                        spill = self._column_log
+                        if cols is None and spill is not None and spill.generation == generation:
+                            spill.save(self._saved_columns, self._build)  # our writes since the base: cheap
                             cols = sqlite_columns.load_saved(self._saved_columns, self._build, generation)
                         if cols is None:
                             cols = sqlite_columns.load(conn, generation)
@@ -497,11 +497,11 @@ class SqliteStore:
             generation = self._generation(conn)
             if self._pending_to == generation:
                 self._apply_pending()
-            cols, log = self._cols, self._column_log
+            cols, spill = self._cols, self._column_log
             if cols is not None and cols.generation == generation:
                 sqlite_columns.save(cols, self._saved_columns, self._build)
-            elif log is not None and log.generation == generation:
-                log.save(self._saved_columns, self._build)
+            elif spill is not None and spill.generation == generation:
+                spill.save(self._saved_columns, self._build)
             else:
                 self._columns(conn)  # loads it from the tables and saves it
         except (sqlite3.Error, OSError) as exc:  # only costs the next reader a load
@@ -779,9 +779,9 @@ class SqliteStore:
         recorded now, patched in once enough has gathered or a search needs it."""
         with self._lock:
             self._unsaved = True
-            log = self._column_log
-            if log is not None and not log.append(generation, written, removed):  # someone else wrote in between
-                log.discard()
+            spill = self._column_log
+            if spill is not None and not self._log_columns(spill, generation, written, removed):
+                spill.discard()
                 self._column_log = None
             cols = self._cols
             if cols is None:
@@ -797,6 +797,17 @@ class SqliteStore:
             self._pending_to = generation
             if len(self._pending) >= PATCH_ROWS:
                 self._apply_pending()
+
+    def _log_columns(
+        self, spill: sqlite_columns.ColumnLog, generation: int, written: list[Written], removed: list[int]
+    ) -> bool:
+        """Append our committed write to the log; False when the log is of no use any more (someone else wrote in
+        between, too many flags, or its file could not be written: the copy is then loaded when it is needed)."""
+        try:
+            return spill.append(generation, written, removed)
+        except OSError as exc:  # the write itself is committed: this only costs the first search a load
+            log.warning("could not log the columnar copy of %s: %s", self.path, exc)
+            return False
 
     def _apply_pending(self) -> None:
         """Patch the recorded writes into the columnar copy (under the short lock)."""

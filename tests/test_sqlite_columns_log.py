@@ -184,3 +184,31 @@ def test_a_search_of_the_writing_process_takes_the_copy_from_its_log(tmp_path, m
     writer.close()
     monkeypatch.undo()
     _saved_copy_is_a_fresh_load(path)
+
+
+def test_a_log_that_cannot_be_written_or_saved_costs_only_a_load(tmp_path, monkeypatch, caplog):
+    docs = make_corpus(20, seed=53)
+    path = tmp_path / "i.sqlite3"
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    writer = SqliteStore(path)
+    writer.index(docs[:10])
+    monkeypatch.setattr(sqlite_columns.ColumnLog, "append", full_disk)
+    assert writer.index(docs[10:15]).indexed == 5  # committed: the log is dropped, the write is not
+    assert writer._column_log is None and not _spills(path)
+    writer.close()  # saves the copy it loads from the tables
+    assert "could not log the columnar copy" in caplog.text
+    _saved_copy_is_a_fresh_load(path)
+
+    monkeypatch.undo()
+    writer = SqliteStore(path)
+    writer.index(docs[15:])
+    monkeypatch.setattr(sqlite_columns.ColumnLog, "save", full_disk)
+    writer.close()  # the copy could not be saved: warned, nothing raised
+    assert "could not save the columnar copy" in caplog.text and not _spills(path)
+    monkeypatch.undo()
+    reader = SqliteStore(path)
+    assert reader.search(build_search("", facets=["year"])).total == 20
+    reader.close()
