@@ -32,9 +32,23 @@ class Cell:
 
 def normalize(text: str) -> str:
     """NFKC folds full-width digits and punctuation ("１２" → "12", "，" → ","); also drop zero-width spaces."""
+    global _LAST_LONG
     if text.isascii():  # most cells ("0", "12"): NFKC leaves ASCII as it is, and it holds neither space
         return text
-    return unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\xa0", " ")
+    if len(text) < _LONG:
+        return unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\xa0", " ")
+    last = _LAST_LONG  # one read: another thread may replace it
+    if last[0] == text:
+        return last[1]
+    out = unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\xa0", " ")
+    _LAST_LONG = (text, out)
+    return out
+
+
+# NFKC costs ~0.1-0.2 µs a character, and a flattened report's table line (thousands of characters) is
+# normalised twice in a row (folded with and without its spaces): the last long text's result is kept.
+_LONG = 1000
+_LAST_LONG = ("", "")
 
 
 def to_number(text: str) -> float | int | None:
@@ -99,9 +113,31 @@ def split_run(
     """
     s = normalize(run).replace(" ", "").replace(",", "")
     n = len(columns)
-    out: list[list[float | int]] = []
     if not n or not s or len(s) > n * MAX_CELL_CHARS:
-        return out
+        return []
+    key = (s, tuple(columns), accept) if accept is None or accept is sums_to_last else None
+    if key is not None and (known := _SPLITS.get(key)) is not None:
+        return [list(r) for r in known]
+    out = _split(s, columns, accept)
+    if key is not None and len(out) <= _SPLITS_KEPT:
+        if len(_SPLITS) >= _SPLITS_ENTRIES:
+            _SPLITS.clear()
+        _SPLITS[key] = tuple(tuple(r) for r in out)
+    return out
+
+
+# Table rows repeat their runs from report to report ("0000000" above all): the readings of a run with few,
+# for the module's own identities (a closure such as groups_sum's is new every call), are kept.
+_SPLITS: dict[tuple[str, tuple[Column, ...], Callable[[list[float | int]], bool] | None], tuple] = {}
+_SPLITS_KEPT = 8
+_SPLITS_ENTRIES = 16_384
+
+
+def _split(
+    s: str, columns: Sequence[Column], accept: Callable[[list[float | int]], bool] | None
+) -> list[list[float | int]]:
+    n = len(columns)
+    out: list[list[float | int]] = []
     budget = [MAX_STEPS]  # the search is exponential in the worst case; a run that needs more is ambiguous
     size = len(s)
     matches = [column.pattern().match for column in columns]  # Column.fits without two calls a cut

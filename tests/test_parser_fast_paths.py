@@ -118,3 +118,15 @@ def test_split_row_same_as_plain_definition(cells: list[str]) -> None:
     if last < 0 or any(values):
         assert rec.label == " ".join(c.strip() for c in cells[: last + 1] if c.strip())
         assert (rec.cells, rec.offset) == (values, last + 1)
+
+
+def test_long_texts_normalised_as_fresh() -> None:
+    first, second = "（一）１２，" * 300, "予以公开２，" * 300
+    for text in (first, first, second, first, second + "Ａ"):
+        assert normalize(text) == unicodedata.normalize("NFKC", text).replace("\u200b", "").replace("\xa0", " ")
+
+
+def test_split_run_kept_readings_are_fresh_lists() -> None:
+    got = split_run("1000001", [INT] * 7, sums_to_last)
+    got[0].append(99)
+    assert split_run("1000001", [INT] * 7, sums_to_last) == split_run_reference("1000001", [INT] * 7, sums_to_last)
