@@ -130,3 +130,19 @@ def test_split_run_kept_readings_are_fresh_lists() -> None:
     got = split_run("1000001", [INT] * 7, sums_to_last)
     got[0].append(99)
     assert split_run("1000001", [INT] * 7, sums_to_last) == split_run_reference("1000001", [INT] * 7, sums_to_last)
+
+
+_PIECES = st.sampled_from(
+    ["<p>", "</p>", "<td>", "<br>", "&nbsp;", "&amp;", "&#20013;", "予以公开", "\r\n", "\r", " ", "<!--注-->",
+     "<b>1</b>", '<meta charset="gbk">', "<script>var a='<p>';</script>", "\u3000", "𠀀",
+     "<table><tr><td>0</td></tr></table>"]
+)  # fmt: skip
+
+
+@MAX
+@given(st.lists(_PIECES, max_size=12))
+def test_utf8_bytes_parse_as_their_text(pieces: list[str]) -> None:
+    page = "<html><head><title>t</title></head><body>" + "".join(pieces) + "</body></html>"
+    from_text = etree.fromstring(page, html._PARSER)
+    from_bytes = etree.fromstring(page.encode("utf-8"), html._PARSER_UTF8)
+    assert etree.tostring(from_bytes, encoding=str) == etree.tostring(from_text, encoding=str)
