@@ -1313,8 +1313,11 @@ def _in_catalogue_order(keys: set[str]) -> list[str]:
 def _warn_blanks(result: TableResult) -> None:
     """One warning per set of table-三 columns left blank, naming the rows (computed totals are not blank)."""
     blanks: dict[str, list[str]] = {}
+    get = result.metrics.get
     for key in result.read_rows:
-        blank = [name for col, name in catalogue.APPLICANT_COLUMNS if result.metrics.get(f"{key}.{col}") is None]
+        if None not in (values := [get(metric) for _col, metric in _row_metrics(key)]):
+            continue  # the usual row: every cell read
+        blank = [name for (_col, name), v in zip(catalogue.APPLICANT_COLUMNS, values, strict=True) if v is None]
         if blank:
             blanks.setdefault("、".join(blank), []).append(_LABEL_NAMES.get(key, key))
     for columns, rows in blanks.items():
