@@ -467,7 +467,7 @@ def _as_columns(values: list[Value] | None, layout: list[str]) -> dict[str, Valu
     """Values in column order → {column: value}; six values follow the table's layout ("?" = unknown)."""
     if values is None:
         return None
-    names = list(catalogue.APPLICANT_COLUMN_KEYS) if len(values) == 7 else layout
+    names = catalogue.APPLICANT_COLUMN_KEYS if len(values) == 7 else layout
     return {col: value for col, value in zip(names, values, strict=False) if col != "?"}
 
 
@@ -523,6 +523,13 @@ _HEADER_NAMES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 
+@lru_cache(maxsize=4096)  # the template's header words, in every report
+def _header_name(cell: str) -> str | None:
+    """The applicant column a header cell names (the names exclude each other: at most one matches)."""
+    text = fold(cell)
+    return next((key for key, rx in _HEADER_NAMES if rx.match(text)), None)
+
+
 def header_grid(rows: list[list[str]]) -> dict[int, str]:
     """{grid column: applicant column} from table 三's header rows, when they sit on the same grid as the data.
 
@@ -532,10 +539,9 @@ def header_grid(rows: list[list[str]]) -> dict[int, str]:
     found: dict[str, tuple[int, int]] = {}
     for r, row in enumerate(rows):
         for c, cell in enumerate(row):
-            text = fold(cell)
-            for key, rx in _HEADER_NAMES:
-                if key not in found and rx.match(text):
-                    found[key] = (r, c)
+            key = _header_name(cell)
+            if key is not None and key not in found:
+                found[key] = (r, c)
     if "natural_person" not in found or len(found) < 5:
         return {}
     if "total" in found:
@@ -684,10 +690,12 @@ def _read_cells(stream: Stream, app_start: int, app_end: int, result: TableResul
 
 def _with_blanks(reading: tuple[list[Value], set[int]], layout: list[str]) -> Columns | None:
     values, blank_idx = reading
-    names = list(catalogue.APPLICANT_COLUMN_KEYS) if len(values) == 7 else layout
     columns = _as_columns(values, layout)
     if columns is None:
         return None
+    if not blank_idx:
+        return columns, set()
+    names = catalogue.APPLICANT_COLUMN_KEYS if len(values) == 7 else layout
     return columns, {names[i] for i in blank_idx if i < len(names) and names[i] != "?"}
 
 

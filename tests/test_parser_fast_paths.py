@@ -146,3 +146,12 @@ def test_utf8_bytes_parse_as_their_text(pieces: list[str]) -> None:
     from_text = etree.fromstring(page, html._PARSER)
     from_bytes = etree.fromstring(page.encode("utf-8"), html._PARSER_UTF8)
     assert etree.tostring(from_bytes, encoding=str) == etree.tostring(from_text, encoding=str)
+
+
+def test_header_names_exclude_each_other() -> None:
+    """header_grid takes a cell's first matching name: sound only while no word matches two names."""
+    words = ["自然人", "商业", "商业企业", "科研", "科研机构", "社会公益", "社会公益组织"]
+    words += ["法律服务", "法律服务机构", "其他", "总计"]
+    for word in words:
+        assert sum(bool(rx.match(word)) for _key, rx in tables._HEADER_NAMES) == 1, word
+    assert tables._header_name(" 商业\n企业 ") == "commercial" and tables._header_name("合计") is None
