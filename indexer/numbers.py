@@ -62,6 +62,8 @@ def parse_cell(text: str | None) -> Cell:
     """Classify a table cell: number, placeholder, or (``numeric=False``) text such as a row label."""
     if text is None:
         return Cell(None, True, True)
+    if text.isdigit() and text.isascii() and len(text) <= 15:  # "0", "12": what the steps below give (a float
+        return Cell(int(text), True)  # holds every integer of 15 digits exactly)
     s = normalize(text).strip()
     if s in PLACEHOLDERS or s.replace(" ", "") in PLACEHOLDERS:
         return Cell(None, True, True)

@@ -155,3 +155,14 @@ def test_header_names_exclude_each_other() -> None:
     for word in words:
         assert sum(bool(rx.match(word)) for _key, rx in tables._HEADER_NAMES) == 1, word
     assert tables._header_name(" 商业\n企业 ") == "commercial" and tables._header_name("合计") is None
+
+
+@MAX
+@given(st.text(alphabet="0123456789", min_size=1, max_size=17))
+def test_digit_cells_read_as_the_long_way(text: str) -> None:
+    from indexer.numbers import parse_cell
+
+    cell = parse_cell(text)
+    value = float(text)  # the long way: a float, an int when integral (no "." in the cell)
+    assert cell.numeric and cell.value == (int(value) if len(text) > 15 else int(text))
+    assert type(cell.value) is int
