@@ -21,10 +21,13 @@ from indexer.extract.text import decode_bytes
 _ARTICLE_XPATHS = tuple(
     etree.XPath(xpath)  # compiled once (doc.xpath(str) compiles on every call)
     for xpath in (
-        "//div[contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",
-        "//div[contains(concat(' ', normalize-space(@class), ' '), ' trs_editor_view ')]",
+        # contains(@class, …) first: cheap, and true of every div the exact test keeps (the name has no space)
+        "//div[contains(@class, 'TRS_Editor')][contains(concat(' ', normalize-space(@class), ' '), ' TRS_Editor ')]",
+        "//div[contains(@class, 'trs_editor_view')]"
+        "[contains(concat(' ', normalize-space(@class), ' '), ' trs_editor_view ')]",
         "//*[@id='zoom']",
-        "//div[contains(concat(' ', normalize-space(@class), ' '), ' article-content ')]",
+        "//div[contains(@class, 'article-content')]"
+        "[contains(concat(' ', normalize-space(@class), ' '), ' article-content ')]",
         "//article",
         "//*[@id='content']",
         "//body",
